@@ -1,0 +1,86 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace IotPki.Pki;
+
+/// <summary>A CA certificate with its private key in memory. Created self-signed (root) or signed by a parent.</summary>
+public sealed class CertificateAuthority : IDisposable
+{
+    public X509Certificate2 Certificate { get; }
+    public ECDsa Key { get; }
+
+    public CertificateAuthority(X509Certificate2 certificate, ECDsa key)
+    {
+        Certificate = certificate;
+        Key = key;
+    }
+
+    public X500DistinguishedName Subject => Certificate.SubjectName;
+
+    public static CertificateAuthority CreateRoot(string commonName, TimeSpan lifetime, DateTimeOffset now) =>
+        Create(commonName, lifetime, now, parent: null, pathLength: 1);
+
+    public static CertificateAuthority CreateSubordinate(string commonName, TimeSpan lifetime, DateTimeOffset now, CertificateAuthority parent) =>
+        Create(commonName, lifetime, now, parent, pathLength: 0);
+
+    public static CertificateAuthority Load(string certificatePem, string encryptedKeyPem, string passphrase)
+    {
+        var certificate = X509Certificate2.CreateFromPem(certificatePem);
+        var key = EncryptedKeyPem.Import(encryptedKeyPem, passphrase);
+        using var publicKey = certificate.GetECDsaPublicKey()
+            ?? throw new CryptographicException("The CA certificate does not hold an ECDSA key.");
+        if (!publicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(key.ExportSubjectPublicKeyInfo()))
+        {
+            key.Dispose();
+            throw new CryptographicException("The CA key does not match the CA certificate.");
+        }
+        return new CertificateAuthority(certificate, key);
+    }
+
+    public string CertificatePem => Certificate.ExportCertificatePem();
+
+    public string ExportEncryptedKeyPem(string passphrase) => EncryptedKeyPem.Export(Key, passphrase);
+
+    private static CertificateAuthority Create(string commonName, TimeSpan lifetime, DateTimeOffset now, CertificateAuthority? parent, int pathLength)
+    {
+        var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var subject = new X500DistinguishedName($"CN={commonName}, O=IotPki");
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, pathLength, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(
+            X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign | X509KeyUsageFlags.DigitalSignature, true));
+        var ski = new X509SubjectKeyIdentifierExtension(request.PublicKey, false);
+        request.CertificateExtensions.Add(ski);
+
+        var notBefore = now - CertificateProfile.ClockSkewAllowance;
+        X509Certificate2 certificate;
+        if (parent is null)
+        {
+            request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromSubjectKeyIdentifier(ski));
+            certificate = request.CreateSelfSigned(notBefore, now + lifetime);
+        }
+        else
+        {
+            request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(parent.Certificate, true, false));
+            var notAfter = Min(now + lifetime, parent.Certificate.NotAfter);
+            using var signed = request.Create(parent.Subject, X509SignatureGenerator.CreateForECDsa(parent.Key), notBefore, notAfter, SerialNumber.NewSerial());
+            certificate = signed.CopyWithPrivateKey(key);
+        }
+        // Keep the certificate without its private key attached; the key lives beside it.
+        var publicOnly = X509CertificateLoader.LoadCertificate(certificate.RawData);
+        certificate.Dispose();
+        return new CertificateAuthority(publicOnly, key);
+    }
+
+    internal static DateTimeOffset Min(DateTimeOffset a, DateTime b)
+    {
+        var bo = new DateTimeOffset(b.ToUniversalTime(), TimeSpan.Zero);
+        return a < bo ? a : bo;
+    }
+
+    public void Dispose()
+    {
+        Certificate.Dispose();
+        Key.Dispose();
+    }
+}

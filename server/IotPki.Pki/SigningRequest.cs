@@ -1,0 +1,145 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace IotPki.Pki;
+
+/// <summary>A PKCS#10 request whose signature (proof of possession of the key) has been checked.</summary>
+public sealed class SigningRequest
+{
+    public const int MaxDerLength = 48 * 1024;
+
+    public X500DistinguishedName Subject { get; }
+    public PublicKey PublicKey { get; }
+    public string? CommonName { get; }
+    public IReadOnlyList<string> UriNames { get; }
+
+    private SigningRequest(X500DistinguishedName subject, PublicKey publicKey, string? commonName, IReadOnlyList<string> uriNames)
+    {
+        Subject = subject;
+        PublicKey = publicKey;
+        CommonName = commonName;
+        UriNames = uriNames;
+    }
+
+    /// <summary>Parses the base64 body of an EST request (RFC 7030 §4.2.1), whitespace and line breaks allowed.</summary>
+    public static SigningRequest FromBase64(ReadOnlySpan<byte> body)
+    {
+        var der = new byte[body.Length];
+        var status = System.Buffers.Text.Base64.DecodeFromUtf8(StripWhitespace(body), der, out _, out var written);
+        if (status != System.Buffers.OperationStatus.Done || written == 0)
+        {
+            throw new CsrException(CsrError.MalformedBase64, "The request body is not valid base64.");
+        }
+        return FromDer(der.AsSpan(0, written));
+    }
+
+    public static SigningRequest FromDer(ReadOnlySpan<byte> der)
+    {
+        if (der.Length > MaxDerLength)
+        {
+            throw new CsrException(CsrError.TooLarge, $"The CSR is larger than {MaxDerLength} bytes.");
+        }
+        CertificateRequest unverified;
+        try
+        {
+            unverified = CertificateRequest.LoadSigningRequest(der, HashAlgorithmName.SHA256, out var consumed,
+                CertificateRequestLoadOptions.SkipSignatureValidation | CertificateRequestLoadOptions.UnsafeLoadCertificateExtensions);
+            if (consumed != der.Length)
+            {
+                throw new CsrException(CsrError.NotACsr, "The body holds data after the CSR.");
+            }
+        }
+        catch (CryptographicException)
+        {
+            throw new CsrException(CsrError.NotACsr, "The body is not a PKCS#10 certificate signing request.");
+        }
+
+        CheckKey(unverified.PublicKey);
+        try
+        {
+            CertificateRequest.LoadSigningRequest(der, HashAlgorithmName.SHA256, out _, CertificateRequestLoadOptions.Default);
+        }
+        catch (CryptographicException)
+        {
+            throw new CsrException(CsrError.BadSignature, "The CSR signature does not verify: no proof of possession of the key.");
+        }
+
+        return new SigningRequest(unverified.SubjectName, unverified.PublicKey,
+            CommonNameOf(unverified.SubjectName), UriNamesOf(unverified.CertificateExtensions));
+    }
+
+    private static void CheckKey(PublicKey key)
+    {
+        switch (key.Oid.Value)
+        {
+            case "1.2.840.10045.2.1":
+                using (var ec = key.GetECDsaPublicKey())
+                {
+                    var curve = ec?.ExportParameters(false).Curve.Oid.Value;
+                    if (curve is not ("1.2.840.10045.3.1.7" or "1.3.132.0.34"))
+                    {
+                        throw new CsrException(CsrError.UnsupportedKey, "The CSR key must be ECDSA P-256 or P-384.");
+                    }
+                }
+                break;
+            case "1.2.840.113549.1.1.1":
+                using (var rsa = key.GetRSAPublicKey())
+                {
+                    if (rsa is null || rsa.KeySize < 2048)
+                    {
+                        throw new CsrException(CsrError.UnsupportedKey, "An RSA key in a CSR must be at least 2048 bits.");
+                    }
+                }
+                break;
+            default:
+                throw new CsrException(CsrError.UnsupportedKey, "The CSR key must be ECDSA P-256/P-384 or RSA 2048+.");
+        }
+    }
+
+    internal static string? CommonNameOf(X500DistinguishedName name)
+    {
+        foreach (var rdn in name.EnumerateRelativeDistinguishedNames())
+        {
+            if (!rdn.HasMultipleElements && rdn.GetSingleElementType().Value == "2.5.4.3")
+            {
+                return rdn.GetSingleElementValue();
+            }
+        }
+        return null;
+    }
+
+    private static string[] UriNamesOf(IEnumerable<X509Extension> extensions)
+    {
+        var san = extensions.FirstOrDefault(e => e.Oid?.Value == "2.5.29.17");
+        if (san is null)
+        {
+            return [];
+        }
+        try
+        {
+            return SubjectAlternativeNames.Uris(san.RawData).ToArray();
+        }
+        catch (Exception e) when (e is CryptographicException or System.Formats.Asn1.AsnContentException)
+        {
+            throw new CsrException(CsrError.NotACsr, "The CSR's subjectAltName extension is malformed.");
+        }
+    }
+
+    private static ReadOnlySpan<byte> StripWhitespace(ReadOnlySpan<byte> body)
+    {
+        if (body.IndexOfAny((byte)' ', (byte)'\r', (byte)'\n') < 0 && body.IndexOf((byte)'\t') < 0)
+        {
+            return body;
+        }
+        var buffer = new byte[body.Length];
+        var n = 0;
+        foreach (var b in body)
+        {
+            if (b is not ((byte)' ' or (byte)'\r' or (byte)'\n' or (byte)'\t'))
+            {
+                buffer[n++] = b;
+            }
+        }
+        return buffer.AsSpan(0, n);
+    }
+}
