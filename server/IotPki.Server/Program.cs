@@ -1,6 +1,12 @@
-var builder = WebApplication.CreateBuilder(args);
-var app = builder.Build();
+using IotPki.Server.Cli;
+using IotPki.Server.Hosting;
 
-app.MapGet("/", () => "Hello World!");
+if (ServerCommandLine.IsSubcommand(args))
+{
+    return await ServerCommandLine.InvokeAsync(args);
+}
 
-app.Run();
+var app = IotPkiServer.Build(args);
+await IotPkiServer.StartAsync(app);
+await app.WaitForShutdownAsync();
+return 0;

@@ -1,0 +1,19 @@
+using IotPki.Server.Hosting;
+
+namespace IotPki.Server.Cli;
+
+/// <summary>A small host for the subcommands: the server's configuration, database and PKI services, no listeners.</summary>
+public static class CliHost
+{
+    public static IHost Build()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "Error",
+        });
+        builder.Services.AddIotPkiCore(builder.Configuration);
+        return builder.Build();
+    }
+}

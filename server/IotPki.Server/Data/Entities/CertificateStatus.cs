@@ -1,0 +1,7 @@
+namespace IotPki.Server.Data.Entities;
+
+public static class CertificateStatus
+{
+    public const string Valid = "valid";
+    public const string Revoked = "revoked";
+}

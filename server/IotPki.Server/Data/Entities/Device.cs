@@ -1,0 +1,15 @@
+namespace IotPki.Server.Data.Entities;
+
+public sealed class Device
+{
+    public required string Id { get; set; }
+    public int ManufacturerId { get; set; }
+    public Manufacturer? Manufacturer { get; set; }
+    public required string State { get; set; }
+    /// <summary>SHA-256 of the bootstrap certificate that first enrolled this device.</summary>
+    public string? BootstrapThumbprint { get; set; }
+    public DateTimeOffset RegisteredAt { get; set; }
+    public DateTimeOffset? EnrolledAt { get; set; }
+    public DateTimeOffset? LastSeenAt { get; set; }
+    public bool Online { get; set; }
+}

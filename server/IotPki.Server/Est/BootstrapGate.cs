@@ -1,0 +1,77 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography.X509Certificates;
+using IotPki.Pki;
+using IotPki.Server.Data;
+using IotPki.Server.Data.Entities;
+using IotPki.Server.Fleet;
+using Microsoft.EntityFrameworkCore;
+
+namespace IotPki.Server.Est;
+
+/// <summary>Decides whether a bootstrap certificate may <c>simpleenroll</c>: it chains to a registered manufacturer CA,
+/// is within validity, names a registered device of that manufacturer, and that device is not blocked.</summary>
+public sealed class BootstrapGate(IotPkiDbContext db, TimeProvider clock)
+{
+    private static readonly ConcurrentDictionary<string, X509Certificate2> AnchorCache = new();
+
+    public async Task<EnrollmentDecision> AuthorizeAsync(X509Certificate2 bootstrap, CancellationToken ct)
+    {
+        var keyId = ManufacturerRegistration.AuthorityKeyIdOf(bootstrap);
+        var candidates = await db.Manufacturers.AsNoTracking()
+            .Where(m => keyId == null || m.CaKeyId == keyId)
+            .ToListAsync(ct);
+        var now = clock.GetUtcNow();
+
+        Manufacturer? manufacturer = null;
+        var verdict = ChainVerdict.UntrustedIssuer;
+        foreach (var candidate in candidates)
+        {
+            verdict = ChainValidator.Validate(bootstrap, Anchor(candidate), null, now);
+            if (verdict != ChainVerdict.UntrustedIssuer)
+            {
+                manufacturer = candidate;
+                break;
+            }
+        }
+
+        switch (verdict)
+        {
+            case ChainVerdict.UntrustedIssuer:
+                return Refuse("unknown_manufacturer", "The client certificate was not issued by a registered manufacturer CA.");
+            case ChainVerdict.Expired:
+                return Refuse("bootstrap_expired", $"The bootstrap certificate expired on {bootstrap.NotAfter.ToUniversalTime():u}.");
+            case ChainVerdict.NotYetValid:
+                return Refuse("bootstrap_not_yet_valid", $"The bootstrap certificate is not valid before {bootstrap.NotBefore.ToUniversalTime():u}.");
+            case ChainVerdict.Invalid:
+                return Refuse("bootstrap_invalid", "The bootstrap certificate chain does not validate.");
+        }
+
+        var field = BootstrapIdentity.TryParseField(manufacturer!.DeviceIdField, out var f) ? f : DeviceIdField.CommonName;
+        if (!BootstrapIdentity.TryReadDeviceId(bootstrap, field, out var deviceId))
+        {
+            return Refuse("no_device_id", $"The bootstrap certificate's subject {BootstrapIdentity.FieldName(field)} is not a valid device id.");
+        }
+
+        var device = await db.Devices.SingleOrDefaultAsync(d => d.Id == deviceId.Value, ct);
+        if (device is null || device.ManufacturerId != manufacturer.Id)
+        {
+            return Refuse("unregistered_serial", $"The serial '{deviceId}' is not registered for manufacturer '{manufacturer.Name}'.");
+        }
+        if (device.State is DeviceState.Blocked or DeviceState.Revoked or DeviceState.Suspended)
+        {
+            return Refuse("device_" + device.State, $"Device '{deviceId}' is {device.State} and cannot enroll.");
+        }
+        var thumbprint = ManufacturerRegistration.Thumbprint(bootstrap);
+        if (device.BootstrapThumbprint is not null && device.BootstrapThumbprint != thumbprint)
+        {
+            return Refuse("bootstrap_mismatch", $"Device '{deviceId}' enrolled with a different bootstrap certificate; this one is refused as a possible clone.");
+        }
+        return EnrollmentDecision.Allow(device);
+    }
+
+    private static X509Certificate2 Anchor(Manufacturer m) =>
+        AnchorCache.GetOrAdd(m.CaThumbprint, _ => X509Certificate2.CreateFromPem(m.CaCertificatePem));
+
+    private static EnrollmentDecision Refuse(string reason, string detail) =>
+        EnrollmentDecision.Refuse(EstRefusal.Forbidden(reason, detail));
+}

@@ -1,0 +1,114 @@
+using IotPki.Pki;
+using IotPki.Server.Data;
+using IotPki.Server.Data.Entities;
+using IotPki.Server.Fleet;
+using IotPki.Server.Pki;
+using Microsoft.Extensions.Options;
+
+namespace IotPki.Server.Est;
+
+/// <summary>Runs <c>simpleenroll</c> and <c>simplereenroll</c>: gate, CSR, identity, issue, commit, answer.</summary>
+public sealed partial class EnrollmentService(
+    IotPkiDbContext db, PkiState pki, BootstrapGate bootstrapGate, ReenrollmentGate reenrollmentGate,
+    IOptions<EstOptions> estOptions, IOptions<PkiOptions> pkiOptions, TimeProvider clock, ILogger<EnrollmentService> logger)
+{
+    public async Task<IResult> HandleAsync(string operation, HttpContext http, CancellationToken ct)
+    {
+        var client = await http.Connection.GetClientCertificateAsync(ct);
+        var context = new EnrollmentContext(operation, client, http.Connection.RemoteIpAddress?.ToString());
+        if (client is null)
+        {
+            return await RefuseAsync(context, null, EstRefusal.NoClientCertificate(operation), ct);
+        }
+
+        var decision = operation == EstOperation.SimpleEnroll
+            ? await bootstrapGate.AuthorizeAsync(client, ct)
+            : await reenrollmentGate.AuthorizeAsync(client, ct);
+        if (decision.Refusal is not null)
+        {
+            return await RefuseAsync(context, null, decision.Refusal, ct);
+        }
+        var device = decision.Device!;
+
+        var (csr, csrRefusal) = await CsrBodyReader.ReadAsync(http.Request, estOptions.Value.MaxRequestBytes, ct);
+        if (csrRefusal is not null)
+        {
+            return await RefuseAsync(context, device.Id, csrRefusal, ct);
+        }
+        var identityRefusal = CsrIdentityCheck.Check(csr!, device.Id, pki.Issuer.Endpoints.TrustDomain);
+        if (identityRefusal is not null)
+        {
+            return await RefuseAsync(context, device.Id, identityRefusal, ct);
+        }
+
+        var issued = pki.Issuer.Issue(CertificateProfile.Operational(pkiOptions.Value.OperationalLifetime), device.Id, csr!.PublicKey);
+        await CommitAsync(context, device, issued, ct);
+        LogIssued(logger, issued.SerialHex, device.Id, operation);
+
+        http.Response.Headers["Content-Transfer-Encoding"] = "base64";
+        return Results.Text(CertsOnlyPkcs7.EncodeBase64([issued.Certificate]), EstContentTypes.CertsOnly);
+    }
+
+    private async Task CommitAsync(EnrollmentContext context, Device device, IssuedCertificate issued, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        if (context.Operation == EstOperation.SimpleEnroll)
+        {
+            device.State = DeviceState.Active;
+            device.EnrolledAt = now;
+            device.BootstrapThumbprint ??= context.ClientThumbprint;
+        }
+        db.Certificates.Add(new CertificateRecord
+        {
+            Serial = issued.SerialHex,
+            DeviceId = device.Id,
+            Kind = "operational",
+            Subject = issued.Certificate.Subject,
+            Thumbprint = issued.Thumbprint,
+            NotBefore = issued.NotBefore,
+            NotAfter = issued.NotAfter,
+            Status = CertificateStatus.Valid,
+            IssuedAt = now,
+            Pem = issued.Pem,
+        });
+        db.EnrollmentAttempts.Add(Attempt(context, device.Id, "issued", null, issued.SerialHex, now));
+        AuditLog.Add(db, now, context.Operation == EstOperation.SimpleEnroll ? "certificate.issued" : "certificate.renewed",
+            context.Actor, device.Id, context.SourceAddress, $"serial {issued.SerialHex}, valid until {issued.NotAfter:u}");
+        await db.SaveChangesAsync(ct);
+    }
+
+    private async Task<IResult> RefuseAsync(EnrollmentContext context, string? deviceId, EstRefusal refusal, CancellationToken ct)
+    {
+        db.ChangeTracker.Clear();
+        var now = clock.GetUtcNow();
+        db.EnrollmentAttempts.Add(Attempt(context, deviceId, "refused", refusal.Reason, null, now));
+        AuditLog.Add(db, now, "enrollment.refused", context.Actor, deviceId, context.SourceAddress,
+            $"{context.Operation}: {refusal.Reason}: {refusal.Detail}");
+        await db.SaveChangesAsync(ct);
+        LogRefused(logger, context.Operation, refusal.Reason, deviceId, context.SourceAddress);
+        return Results.Problem(
+            statusCode: refusal.Status,
+            title: $"{context.Operation} refused",
+            detail: refusal.Detail,
+            extensions: new Dictionary<string, object?> { ["reason"] = refusal.Reason });
+    }
+
+    private static EnrollmentAttempt Attempt(EnrollmentContext context, string? deviceId, string outcome, string? reason, string? serial, DateTimeOffset now) => new()
+    {
+        At = now,
+        Operation = context.Operation,
+        DeviceId = deviceId,
+        ClientSubject = context.ClientSubject is { Length: > 500 } s ? s[..500] : context.ClientSubject,
+        ClientThumbprint = context.ClientThumbprint,
+        SourceAddress = context.SourceAddress,
+        Outcome = outcome,
+        Reason = reason,
+        IssuedSerial = serial,
+    };
+
+    [LoggerMessage(LogLevel.Information, "Issued {Serial} for {DeviceId} ({Operation})")]
+    private static partial void LogIssued(ILogger logger, string serial, string deviceId, string operation);
+
+    [LoggerMessage(LogLevel.Warning, "Refused {Operation}: {Reason} (device {DeviceId}, from {Source})")]
+    private static partial void LogRefused(ILogger logger, string operation, string reason, string? deviceId, string? source);
+}

@@ -1,0 +1,18 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace IotPki.Server.Est;
+
+public sealed class EstOptions
+{
+    public const string Section = "Est";
+
+    /// <summary>HTTPS port of the EST endpoints (0 picks a free port).</summary>
+    [Range(0, 65535)]
+    public int Port { get; set; } = 8443;
+
+    public string BindAddress { get; set; } = "0.0.0.0";
+
+    /// <summary>Largest accepted request body (a base64 CSR).</summary>
+    [Range(1024, 1024 * 1024)]
+    public int MaxRequestBytes { get; set; } = 64 * 1024;
+}

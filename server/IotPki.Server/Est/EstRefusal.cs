@@ -1,0 +1,28 @@
+namespace IotPki.Server.Est;
+
+/// <summary>Why an EST request was refused: the HTTP status, a stable reason code, and words for a person.</summary>
+public sealed record EstRefusal(int Status, string Reason, string Detail)
+{
+    public static EstRefusal NoClientCertificate(string operation) => new(401, "no_client_certificate",
+        operation == EstOperation.SimpleEnroll
+            ? "A TLS client certificate is required: present the device's bootstrap certificate."
+            : "A TLS client certificate is required: present the device's current operational certificate.");
+    public static EstRefusal WrongContentType(string? got) => new(415, "wrong_content_type",
+        $"The request Content-Type must be application/pkcs10, not '{got ?? "(none)"}'.");
+    public static EstRefusal TooLarge(int limit) => new(413, "request_too_large", $"The request body is larger than {limit} bytes.");
+    public static EstRefusal BadCsr(IotPki.Pki.CsrException e) => new(400, e.Error switch
+    {
+        IotPki.Pki.CsrError.MalformedBase64 => "malformed_base64",
+        IotPki.Pki.CsrError.BadSignature => "bad_csr_signature",
+        IotPki.Pki.CsrError.UnsupportedKey => "unsupported_key",
+        IotPki.Pki.CsrError.TooLarge => "request_too_large",
+        _ => "not_a_csr",
+    }, e.Message);
+    public static EstRefusal Forbidden(string reason, string detail) => new(403, reason, detail);
+}
+
+public static class EstOperation
+{
+    public const string SimpleEnroll = "simpleenroll";
+    public const string SimpleReenroll = "simplereenroll";
+}

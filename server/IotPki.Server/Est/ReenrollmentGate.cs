@@ -1,0 +1,54 @@
+using System.Security.Cryptography.X509Certificates;
+using IotPki.Pki;
+using IotPki.Server.Data;
+using IotPki.Server.Data.Entities;
+using IotPki.Server.Pki;
+using Microsoft.EntityFrameworkCore;
+
+namespace IotPki.Server.Est;
+
+/// <summary>Decides whether a certificate may <c>simplereenroll</c>: a valid, unrevoked operational certificate
+/// of this CA, of an active device.</summary>
+public sealed class ReenrollmentGate(IotPkiDbContext db, PkiState pki, TimeProvider clock)
+{
+    public async Task<EnrollmentDecision> AuthorizeAsync(X509Certificate2 current, CancellationToken ct)
+    {
+        var spiffe = SubjectAlternativeNames.Uris(current)
+            .Select(u => SpiffeId.TryParse(u, out var id) ? id : null)
+            .FirstOrDefault(id => id is not null);
+        if (spiffe is null || spiffe.Kind != CertificateKind.Operational || spiffe.TrustDomain != pki.Issuer.Endpoints.TrustDomain)
+        {
+            return Refuse("not_operational_certificate",
+                "simplereenroll needs the device's current operational certificate; a bootstrap certificate is accepted only by simpleenroll.");
+        }
+        var verdict = ChainValidator.Validate(current, pki.Root, [pki.Issuing], clock.GetUtcNow());
+        if (verdict == ChainVerdict.Expired)
+        {
+            return Refuse("certificate_expired", $"The operational certificate expired on {current.NotAfter.ToUniversalTime():u}: enroll again with the bootstrap certificate.");
+        }
+        if (verdict != ChainVerdict.Valid)
+        {
+            return Refuse("untrusted_certificate", "The client certificate was not issued by this service's issuing CA.");
+        }
+
+        var serial = current.SerialNumber.ToLowerInvariant();
+        var record = await db.Certificates.AsNoTracking().SingleOrDefaultAsync(c => c.Serial == serial, ct);
+        if (record is null || record.DeviceId != spiffe.Name)
+        {
+            return Refuse("unknown_certificate", "The client certificate is not on record for this device.");
+        }
+        if (record.Status == CertificateStatus.Revoked)
+        {
+            return Refuse("certificate_revoked", "The client certificate has been revoked.");
+        }
+        var device = await db.Devices.SingleOrDefaultAsync(d => d.Id == spiffe.Name, ct);
+        if (device is null || device.State != DeviceState.Active)
+        {
+            return Refuse("device_" + (device?.State ?? "unknown"), $"Device '{spiffe.Name}' is {device?.State ?? "unknown"} and cannot renew.");
+        }
+        return EnrollmentDecision.Allow(device);
+    }
+
+    private static EnrollmentDecision Refuse(string reason, string detail) =>
+        EnrollmentDecision.Refuse(EstRefusal.Forbidden(reason, detail));
+}

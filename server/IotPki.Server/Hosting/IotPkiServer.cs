@@ -1,0 +1,48 @@
+using IotPki.Server.Est;
+using IotPki.Server.Pki;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace IotPki.Server.Hosting;
+
+/// <summary>The server host: a table of contents of its features.</summary>
+public static class IotPkiServer
+{
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        configure?.Invoke(builder);
+        builder.Services.AddIotPkiCore(builder.Configuration);
+        builder.Services.AddProblemDetails();
+        builder.AddEst();
+
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+        {
+            var pki = kestrel.ApplicationServices.GetRequiredService<PkiState>();
+            var est = context.Configuration.GetSection(EstOptions.Section).Get<EstOptions>() ?? new EstOptions();
+            kestrel.Limits.MaxRequestBodySize = 1024 * 1024;
+            kestrel.ListenWithClientCertificates(est.BindAddress, est.Port, pki);
+        });
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapHealth();
+        app.MapEst();
+        return app;
+    }
+
+    /// <summary>Initializes the database and PKI, then opens the listeners.</summary>
+    public static async Task StartAsync(WebApplication app, CancellationToken ct = default)
+    {
+        await app.Services.GetRequiredService<PkiInitializer>().InitializeAsync(ct);
+        await app.StartAsync(ct);
+    }
+
+    private static void AddEst(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<EstOptions>().BindConfiguration(EstOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddScoped<BootstrapGate>();
+        builder.Services.AddScoped<ReenrollmentGate>();
+        builder.Services.AddScoped<EnrollmentService>();
+    }
+}

@@ -1,0 +1,35 @@
+using System.Net;
+using System.Net.Security;
+using System.Security.Authentication;
+using IotPki.Server.Pki;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+
+namespace IotPki.Server.Hosting;
+
+/// <summary>HTTPS listeners that ask for a client certificate in the TLS handshake and leave the decision to the
+/// endpoint: EST takes bootstrap and operational certificates, each checked against its own anchors.</summary>
+public static class TlsListener
+{
+    public static void ListenWithClientCertificates(this KestrelServerOptions kestrel, string bindAddress, int port, PkiState pki)
+    {
+        var address = bindAddress is "*" or "0.0.0.0" ? IPAddress.Any : IPAddress.Parse(bindAddress);
+        kestrel.Listen(address, port, listen =>
+        {
+            listen.Protocols = HttpProtocols.Http1;
+            listen.UseHttps(new TlsHandshakeCallbackOptions
+            {
+                HandshakeTimeout = TimeSpan.FromSeconds(10),
+                OnConnection = _ => ValueTask.FromResult(new SslServerAuthenticationOptions
+                {
+                    ServerCertificateContext = pki.ServerTls.Context,
+                    ClientCertificateRequired = true,
+                    // Trust is decided per endpoint against explicit anchors, never the system store.
+                    RemoteCertificateValidationCallback = static (_, _, _, _) => true,
+                    EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                    CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
+                }),
+            });
+        });
+    }
+}

@@ -1,0 +1,33 @@
+using System.Security.Cryptography.X509Certificates;
+using IotPki.Pki;
+
+namespace IotPki.Server.Pki;
+
+/// <summary>The loaded CA hierarchy of this instance; filled once at startup by <see cref="PkiInitializer"/>.</summary>
+public sealed class PkiState
+{
+    private CertificateIssuer? _issuer;
+
+    public bool IsReady => _issuer is not null;
+
+    public CertificateIssuer Issuer => _issuer ?? throw new InvalidOperationException("The PKI is not initialized yet.");
+    public X509Certificate2 Root { get; private set; } = null!;
+    public X509Certificate2 Issuing => Issuer.IssuingCa.Certificate;
+
+    /// <summary>The EST <c>cacerts</c> answer, computed once.</summary>
+    public string CaCertsBase64 { get; private set; } = "";
+
+    public SslStreamCertificateContextHolder ServerTls { get; } = new();
+
+    public void Load(X509Certificate2 root, CertificateIssuer issuer)
+    {
+        Root = root;
+        CaCertsBase64 = CertsOnlyPkcs7.EncodeBase64([issuer.IssuingCa.Certificate, root]);
+        _issuer = issuer;
+    }
+}
+
+public sealed class SslStreamCertificateContextHolder
+{
+    public System.Net.Security.SslStreamCertificateContext? Context { get; set; }
+}
