@@ -38,7 +38,7 @@ public static class CertsOnlyPkcs7
     }
 
     public static string EncodeBase64(IEnumerable<X509Certificate2> certificates) =>
-        Convert.ToBase64String(Encode(certificates), Base64FormattingOptions.InsertLineBreaks);
+        Convert.ToBase64String(Encode(certificates), Base64FormattingOptions.InsertLineBreaks) + "\n";
 
     /// <summary>Reads the certificates back out of a certs-only SignedData (DER).</summary>
     public static List<X509Certificate2> Decode(ReadOnlyMemory<byte> der)

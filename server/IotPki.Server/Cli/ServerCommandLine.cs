@@ -29,7 +29,7 @@ public static class ServerCommandLine
         }
         try
         {
-            return await parse.InvokeAsync();
+            return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (e is Fleet.RegistrationException or InvalidOperationException or IOException
             or FormatException or System.Security.Cryptography.CryptographicException or Npgsql.NpgsqlException)

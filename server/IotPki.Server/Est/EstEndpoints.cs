@@ -6,7 +6,7 @@ namespace IotPki.Server.Est;
 /// <summary>RFC 7030 under <c>/.well-known/est/</c>, and the same under <c>/.well-known/est/&lt;label&gt;/</c>.</summary>
 public static class EstEndpoints
 {
-    private static readonly string CsrAttrsBase64 = Convert.ToBase64String(CsrAttributes.Encode());
+    private static readonly string CsrAttrsBase64 = Convert.ToBase64String(CsrAttributes.Encode()) + "\n";
 
     public static IEndpointRouteBuilder MapEst(this IEndpointRouteBuilder app)
     {

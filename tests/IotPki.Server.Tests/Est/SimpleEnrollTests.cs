@@ -1,0 +1,207 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
+using IotPki.Pki;
+using IotPki.Server.Data.Entities;
+using IotPki.Server.Tests.Infrastructure;
+
+namespace IotPki.Server.Tests.Est;
+
+public sealed class SimpleEnrollTests(ServerFixture server) : IClassFixture<ServerFixture>
+{
+    [Fact]
+    public async Task SimpleEnroll_with_a_registered_bootstrap_certificate_returns_an_operational_certificate_committed_first()
+    {
+        await server.RegisterAsync("enroll-0001");
+        using var bootstrap = server.Bootstrap("enroll-0001");
+        using var client = EstClient.Create(server, bootstrap);
+        var (key, csr) = TestPki.Csr("enroll-0001");
+
+        using var response = await EstClient.PostCsrAsync(client, "simpleenroll", csr);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/pkcs7-mime", response.Content.Headers.ContentType!.MediaType);
+        Assert.Contains(response.Content.Headers.ContentType.Parameters, p => p.Name == "smime-type" && p.Value == "certs-only");
+        using var issued = await EstClient.ReadCertificateAsync(response);
+        Assert.Equal("CN=enroll-0001", issued.Subject);
+        Assert.Equal(key.ExportSubjectPublicKeyInfo(), issued.PublicKey.ExportSubjectPublicKeyInfo());
+        Assert.Equal(ChainVerdict.Valid, ChainValidator.Validate(issued, server.Pki.Root, [server.Pki.Issuing], DateTimeOffset.UtcNow));
+        Assert.InRange(issued.NotAfter - issued.NotBefore - CertificateProfile.ClockSkewAllowance, TimeSpan.FromDays(30) - TimeSpan.FromSeconds(5), TimeSpan.FromDays(30) + TimeSpan.FromSeconds(5));
+
+        var serial = issued.SerialNumber.ToLowerInvariant();
+        var record = await server.WithDbAsync(db => db.Certificates.AsNoTracking().SingleAsync(c => c.Serial == serial));
+        Assert.Equal("enroll-0001", record.DeviceId);
+        Assert.Equal(CertificateStatus.Valid, record.Status);
+        var device = await server.WithDbAsync(db => db.Devices.AsNoTracking().SingleAsync(d => d.Id == "enroll-0001"));
+        Assert.Equal(DeviceState.Active, device.State);
+        Assert.Equal(IotPki.Server.Fleet.ManufacturerRegistration.Thumbprint(bootstrap), device.BootstrapThumbprint);
+        Assert.True(await server.WithDbAsync(db => db.AuditEvents.AnyAsync(a => a.Action == "certificate.issued" && a.DeviceId == "enroll-0001")));
+    }
+
+    [Fact]
+    public async Task Serial_numbers_of_issued_certificates_are_16_random_bytes()
+    {
+        await server.RegisterAsync("serial-0001");
+        using var bootstrap = server.Bootstrap("serial-0001");
+        using var client = EstClient.Create(server, bootstrap);
+        var serials = new HashSet<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            using var response = await EstClient.PostCsrAsync(client, "simpleenroll", TestPki.Csr("serial-0001").CsrBase64);
+            using var issued = await EstClient.ReadCertificateAsync(response);
+            Assert.Equal(16, issued.SerialNumberBytes.Length);
+            serials.Add(issued.SerialNumber);
+        }
+        Assert.Equal(3, serials.Count);
+    }
+
+    public static TheoryData<string, string, string, int, string> BadBodies => new()
+    {
+        { "malformed base64", "bad-b64", "!!!not base64!!!", 400, "malformed_base64" },
+        { "not a CSR", "not-csr", Convert.ToBase64String("hello, this is not a CSR"u8.ToArray()), 400, "not_a_csr" },
+        { "broken signature", "bad-sig", BrokenSignatureCsr("bad-sig"), 400, "bad_csr_signature" },
+        { "too large", "too-big", new string('A', 70 * 1024), 413, "request_too_large" },
+        { "names another device", "honest-1", TestPki.Csr("someone-else").CsrBase64, 403, "identity_mismatch" },
+        { "weak RSA key", "weak-rsa", WeakRsaCsr("weak-rsa"), 400, "unsupported_key" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadBodies))]
+    public async Task SimpleEnroll_refuses_bad_CSRs_with_a_problem_and_an_audit_row(string _, string serial, string body, int status, string reason)
+    {
+        await server.RegisterAsync(serial);
+        using var bootstrap = server.Bootstrap(serial);
+        using var client = EstClient.Create(server, bootstrap);
+
+        using var response = await EstClient.PostCsrAsync(client, "simpleenroll", body);
+
+        await AssertRefusedAsync(response, status, reason, serial);
+        var device = await server.WithDbAsync(db => db.Devices.AsNoTracking().SingleAsync(d => d.Id == serial));
+        Assert.Equal(DeviceState.Registered, device.State);
+    }
+
+    [Fact]
+    public async Task SimpleEnroll_with_the_wrong_content_type_returns_415()
+    {
+        await server.RegisterAsync("ctype-0001");
+        using var bootstrap = server.Bootstrap("ctype-0001");
+        using var client = EstClient.Create(server, bootstrap);
+
+        using var response = await EstClient.PostCsrAsync(client, "simpleenroll", TestPki.Csr("ctype-0001").CsrBase64, "text/plain");
+
+        await AssertRefusedAsync(response, 415, "wrong_content_type", "ctype-0001");
+    }
+
+    [Fact]
+    public async Task SimpleEnroll_without_a_client_certificate_returns_401()
+    {
+        using var client = EstClient.Create(server);
+        using var response = await EstClient.PostCsrAsync(client, "simpleenroll", TestPki.Csr("anon-0001").CsrBase64);
+        await AssertRefusedAsync(response, 401, "no_client_certificate", null);
+    }
+
+    [Fact]
+    public async Task SimpleEnroll_with_a_bootstrap_certificate_from_an_unknown_CA_returns_403()
+    {
+        await server.RegisterAsync("rogue-0001");
+        using var rogueCa = TestPki.NewCa("Rogue Manufacturer CA");
+        using var bootstrap = TestPki.Device("rogue-0001").SignedBy(rogueCa).Build();
+        using var client = EstClient.Create(server, bootstrap);
+
+        using var response = await EstClient.PostCsrAsync(client, "simpleenroll", TestPki.Csr("rogue-0001").CsrBase64);
+
+        await AssertRefusedAsync(response, 403, "unknown_manufacturer", null);
+    }
+
+    [Fact]
+    public async Task SimpleEnroll_with_an_expired_bootstrap_certificate_returns_403()
+    {
+        await server.RegisterAsync("expired-0001");
+        using var bootstrap = server.Bootstrap("expired-0001", TimeSpan.FromDays(1), DateTimeOffset.UtcNow.AddDays(-3));
+        using var client = EstClient.Create(server, bootstrap);
+
+        using var response = await EstClient.PostCsrAsync(client, "simpleenroll", TestPki.Csr("expired-0001").CsrBase64);
+
+        await AssertRefusedAsync(response, 403, "bootstrap_expired", null);
+    }
+
+    [Fact]
+    public async Task SimpleEnroll_for_an_unregistered_serial_returns_403()
+    {
+        using var bootstrap = server.Bootstrap("never-registered");
+        using var client = EstClient.Create(server, bootstrap);
+
+        using var response = await EstClient.PostCsrAsync(client, "simpleenroll", TestPki.Csr("never-registered").CsrBase64);
+
+        await AssertRefusedAsync(response, 403, "unregistered_serial", null);
+        Assert.False(await server.WithDbAsync(db => db.Devices.AnyAsync(d => d.Id == "never-registered")));
+    }
+
+    [Fact]
+    public async Task SimpleEnroll_for_a_blocked_device_returns_403()
+    {
+        await server.RegisterAsync("blocked-0001");
+        await server.Database.ExecuteAsync("UPDATE devices SET \"State\" = 'blocked' WHERE \"Id\" = 'blocked-0001'");
+        using var bootstrap = server.Bootstrap("blocked-0001");
+        using var client = EstClient.Create(server, bootstrap);
+
+        using var response = await EstClient.PostCsrAsync(client, "simpleenroll", TestPki.Csr("blocked-0001").CsrBase64);
+
+        await AssertRefusedAsync(response, 403, "device_blocked", null);
+    }
+
+    [Fact]
+    public async Task A_second_bootstrap_certificate_for_an_enrolled_device_is_refused_as_a_clone()
+    {
+        await server.RegisterAsync("clone-0001");
+        using (var original = server.Bootstrap("clone-0001"))
+        using (var client = EstClient.Create(server, original))
+        using (var ok = await EstClient.PostCsrAsync(client, "simpleenroll", TestPki.Csr("clone-0001").CsrBase64))
+        {
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+        using var clone = server.Bootstrap("clone-0001");
+        using var cloneClient = EstClient.Create(server, clone);
+
+        using var response = await EstClient.PostCsrAsync(cloneClient, "simpleenroll", TestPki.Csr("clone-0001").CsrBase64);
+
+        await AssertRefusedAsync(response, 403, "bootstrap_mismatch", null);
+    }
+
+    private async Task AssertRefusedAsync(HttpResponseMessage response, int status, string reason, string? deviceId)
+    {
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(reason, problem.RootElement.GetProperty("reason").GetString());
+        Assert.False(string.IsNullOrWhiteSpace(problem.RootElement.GetProperty("detail").GetString()));
+
+        var audited = await server.WithDbAsync(db => db.AuditEvents.AsNoTracking()
+            .Where(a => a.Action == "enrollment.refused" && a.Detail!.Contains(reason)).ToListAsync());
+        Assert.NotEmpty(audited);
+        if (deviceId is not null)
+        {
+            Assert.Contains(audited, a => a.DeviceId == deviceId);
+        }
+        Assert.True(await server.WithDbAsync(db => db.EnrollmentAttempts.AnyAsync(e => e.Outcome == "refused" && e.Reason == reason)));
+
+        using var stillServing = EstClient.Create(server);
+        using var cacerts = await stillServing.GetAsync("cacerts");
+        Assert.Equal(HttpStatusCode.OK, cacerts.StatusCode);
+    }
+
+    private static string BrokenSignatureCsr(string cn)
+    {
+        var der = Convert.FromBase64String(TestPki.Csr(cn).CsrBase64);
+        der[^5] ^= 0x5A; // inside the signature value
+        return Convert.ToBase64String(der);
+    }
+
+    private static string WeakRsaCsr(string cn)
+    {
+        using var rsa = RSA.Create(1024);
+        var request = new CertificateRequest($"CN={cn}", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        return Convert.ToBase64String(request.CreateSigningRequest());
+    }
+}

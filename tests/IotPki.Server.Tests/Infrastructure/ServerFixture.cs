@@ -1,0 +1,92 @@
+using System.Security.Cryptography.X509Certificates;
+using IotPki.Pki;
+using IotPki.Server.Data;
+using IotPki.Server.Fleet;
+using IotPki.Server.Hosting;
+using IotPki.Server.Pki;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+namespace IotPki.Server.Tests.Infrastructure;
+
+/// <summary>The real server on loopback ports over a fresh database: one per test class.</summary>
+public class ServerFixture : IAsyncLifetime
+{
+    public const string Passphrase = "test-passphrase-0123456789";
+
+    private WebApplication? _app;
+
+    public PostgresDatabase Database { get; } = new();
+    public string DataDirectory { get; } = Directory.CreateTempSubdirectory("iotpki-test-").FullName;
+    public Uri EstBase { get; private set; } = null!;
+    public string CaBundlePath => Path.Combine(DataDirectory, "pki", ServerTlsCertificate.CaBundleFile);
+    public IServiceProvider Services => _app!.Services;
+    public PkiState Pki => Services.GetRequiredService<PkiState>();
+    public CertificateAuthority DemoManufacturer { get; private set; } = null!;
+
+    /// <summary>Extra configuration of a test class (profiles, limits).</summary>
+    protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?>();
+
+    public virtual async Task InitializeAsync()
+    {
+        await Database.InitializeAsync();
+        _app = await StartServerAsync();
+        EstBase = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        await using var scope = Services.CreateAsyncScope();
+        DemoManufacturer = await ActivatorUtilities.CreateInstance<AuthorityStore>(scope.ServiceProvider)
+            .LoadAsync(AuthorityRole.DemoManufacturer, Passphrase, CancellationToken.None);
+    }
+
+    /// <summary>Starts one more server instance on the same database (several instances share PostgreSQL).</summary>
+    public async Task<WebApplication> StartServerAsync(string? dataDirectory = null)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:IotPki"] = Database.ConnectionString,
+            ["Ca:Passphrase"] = Passphrase,
+            ["Pki:DataDirectory"] = Path.Combine(dataDirectory ?? DataDirectory, "pki"),
+            ["Est:Port"] = "0",
+            ["Est:BindAddress"] = "127.0.0.1",
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "Error",
+        };
+        foreach (var (key, value) in Settings)
+        {
+            settings[key] = value;
+        }
+        var app = IotPkiServer.Build([], b => b.Configuration.AddInMemoryCollection(settings));
+        await IotPkiServer.StartAsync(app);
+        return app;
+    }
+
+    public async Task RegisterAsync(params string[] serials)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        var result = await scope.ServiceProvider.GetRequiredService<DeviceRegistration>()
+            .RegisterAsync(AuthorityRole.DemoManufacturerName, serials, "test", CancellationToken.None);
+        Assert.Empty(result.Errors);
+    }
+
+    public async Task<T> WithDbAsync<T>(Func<IotPkiDbContext, Task<T>> query)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        return await query(scope.ServiceProvider.GetRequiredService<IotPkiDbContext>());
+    }
+
+    /// <summary>A bootstrap certificate (with key) from the demo manufacturer CA.</summary>
+    public X509Certificate2 Bootstrap(string serial, TimeSpan? validFor = null, DateTimeOffset? notBefore = null) =>
+        TestPki.Device(serial).SignedBy(DemoManufacturer).From(notBefore ?? DateTimeOffset.UtcNow.AddMinutes(-5))
+            .ValidFor(validFor ?? TimeSpan.FromDays(1)).Build();
+
+    public virtual async Task DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+        DemoManufacturer?.Dispose();
+        await Database.DisposeAsync();
+        try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { }
+    }
+}

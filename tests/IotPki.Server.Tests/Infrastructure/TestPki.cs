@@ -1,0 +1,47 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using IotPki.Pki;
+
+namespace IotPki.Server.Tests.Infrastructure;
+
+/// <summary>Builds bootstrap-style device certificates for tests: <c>TestPki.Device("dev-001").SignedBy(ca).ValidFor(1h).Build()</c>.</summary>
+public sealed class TestPki
+{
+    private readonly string _name;
+    private CertificateAuthority? _ca;
+    private DateTimeOffset _notBefore = DateTimeOffset.UtcNow.AddMinutes(-5);
+    private TimeSpan _lifetime = TimeSpan.FromDays(1);
+
+    private TestPki(string name) => _name = name;
+
+    public static TestPki Device(string name) => new(name);
+
+    public static CertificateAuthority NewCa(string name) => CertificateAuthority.CreateRoot(name, TimeSpan.FromDays(365), DateTimeOffset.UtcNow);
+
+    public TestPki SignedBy(CertificateAuthority ca) { _ca = ca; return this; }
+    public TestPki From(DateTimeOffset notBefore) { _notBefore = notBefore; return this; }
+    public TestPki ValidFor(TimeSpan lifetime) { _lifetime = lifetime; return this; }
+
+    public X509Certificate2 Build()
+    {
+        var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var certificate = BootstrapIssuer.Issue(_ca ?? throw new InvalidOperationException("SignedBy is required"),
+            DeviceId.Parse(_name), key, _notBefore, _notBefore + _lifetime);
+        return ECDsaCertificateExtensions.CopyWithPrivateKey(certificate, key);
+    }
+
+    /// <summary>A P-256 key and a PKCS#10 CSR for CN=<paramref name="commonName"/>, base64 as EST wants it.</summary>
+    public static (ECDsa Key, string CsrBase64) Csr(string commonName)
+    {
+        var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest($"CN={commonName}", key, HashAlgorithmName.SHA256);
+        return (key, Convert.ToBase64String(request.CreateSigningRequest()));
+    }
+
+    public static void WritePem(X509Certificate2 certificate, string certPath, string keyPath)
+    {
+        File.WriteAllText(certPath, certificate.ExportCertificatePem() + "\n");
+        using var key = certificate.GetECDsaPrivateKey()!;
+        File.WriteAllText(keyPath, key.ExportPkcs8PrivateKeyPem() + "\n");
+    }
+}
