@@ -9,7 +9,7 @@ namespace IotPki.FirmwareSim;
 
 /// <summary>Enrolls every device of a factory directory once, each on a fresh TLS connection as a real device would,
 /// and reports throughput and latency percentiles.</summary>
-public sealed class EnrollmentBenchmark(Uri estBase, string caBundlePath, Factory factory, int concurrency)
+public sealed class EnrollmentBenchmark(Uri estBase, string caBundlePath, Factory factory, int concurrency, bool handshakeOnly = false)
 {
     public sealed record Result(int Devices, int Failures, double Seconds, double PerSecond, double P50Ms, double P99Ms, double MaxMs, string? FirstError);
 
@@ -39,13 +39,18 @@ public sealed class EnrollmentBenchmark(Uri estBase, string caBundlePath, Factor
                     using var client = NewClient(bootstrap, anchors);
                     using var content = new StringContent(csr, Encoding.ASCII);
                     content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/pkcs10");
-                    using var response = await client.PostAsync(new Uri(estBase, "/.well-known/est/simpleenroll"), content, ct);
+                    using var response = handshakeOnly
+                        ? await client.GetAsync(new Uri(estBase, "/healthz"), ct)
+                        : await client.PostAsync(new Uri(estBase, "/.well-known/est/simpleenroll"), content, ct);
                     var body = await response.Content.ReadAsStringAsync(ct);
                     if (!response.IsSuccessStatusCode)
                     {
                         throw new HttpRequestException($"{(int)response.StatusCode}: {body}");
                     }
-                    CertsOnlyPkcs7.Decode(Convert.FromBase64String(body));
+                    if (!handshakeOnly)
+                    {
+                        CertsOnlyPkcs7.Decode(Convert.FromBase64String(body));
+                    }
                 }
                 catch (Exception e) when (e is HttpRequestException or IOException or FormatException or CryptographicException)
                 {

@@ -39,11 +39,12 @@ public sealed class SigningRequest
         {
             throw new CsrException(CsrError.TooLarge, $"The CSR is larger than {MaxDerLength} bytes.");
         }
-        CertificateRequest unverified;
+        CertificateRequest request;
         try
         {
-            unverified = CertificateRequest.LoadSigningRequest(der, HashAlgorithmName.SHA256, out var consumed,
-                CertificateRequestLoadOptions.SkipSignatureValidation | CertificateRequestLoadOptions.UnsafeLoadCertificateExtensions);
+            // One parse that also verifies the signature; only a refusal pays for a second parse to say why.
+            request = CertificateRequest.LoadSigningRequest(der, HashAlgorithmName.SHA256, out var consumed,
+                CertificateRequestLoadOptions.UnsafeLoadCertificateExtensions);
             if (consumed != der.Length)
             {
                 throw new CsrException(CsrError.NotACsr, "The body holds data after the CSR.");
@@ -51,21 +52,30 @@ public sealed class SigningRequest
         }
         catch (CryptographicException)
         {
-            throw new CsrException(CsrError.NotACsr, "The body is not a PKCS#10 certificate signing request.");
+            throw Classify(der);
         }
+        CheckKey(request.PublicKey);
+        return new SigningRequest(request.SubjectName, request.PublicKey,
+            CommonNameOf(request.SubjectName), UriNamesOf(request.CertificateExtensions));
+    }
 
-        CheckKey(unverified.PublicKey);
+    private static CsrException Classify(ReadOnlySpan<byte> der)
+    {
         try
         {
-            CertificateRequest.LoadSigningRequest(der, HashAlgorithmName.SHA256, out _, CertificateRequestLoadOptions.Default);
+            var unverified = CertificateRequest.LoadSigningRequest(der, HashAlgorithmName.SHA256, out var consumed,
+                CertificateRequestLoadOptions.SkipSignatureValidation | CertificateRequestLoadOptions.UnsafeLoadCertificateExtensions);
+            if (consumed != der.Length)
+            {
+                return new CsrException(CsrError.NotACsr, "The body holds data after the CSR.");
+            }
+            CheckKey(unverified.PublicKey);
+            return new CsrException(CsrError.BadSignature, "The CSR signature does not verify: no proof of possession of the key.");
         }
         catch (CryptographicException)
         {
-            throw new CsrException(CsrError.BadSignature, "The CSR signature does not verify: no proof of possession of the key.");
+            return new CsrException(CsrError.NotACsr, "The body is not a PKCS#10 certificate signing request.");
         }
-
-        return new SigningRequest(unverified.SubjectName, unverified.PublicKey,
-            CommonNameOf(unverified.SubjectName), UriNamesOf(unverified.CertificateExtensions));
     }
 
     private static void CheckKey(PublicKey key)

@@ -14,12 +14,21 @@ public sealed class BootstrapGate(IotPkiDbContext db, TimeProvider clock)
 {
     private static readonly ConcurrentDictionary<string, X509Certificate2> AnchorCache = new();
 
+    private static readonly Func<IotPkiDbContext, string?, IAsyncEnumerable<Manufacturer>> ManufacturersByKeyId =
+        EF.CompileAsyncQuery((IotPkiDbContext db, string? keyId) =>
+            db.Manufacturers.AsNoTracking().Where(m => keyId == null || m.CaKeyId == keyId));
+
+    private static readonly Func<IotPkiDbContext, string, Task<Device?>> DeviceById =
+        EF.CompileAsyncQuery((IotPkiDbContext db, string id) => db.Devices.SingleOrDefault(d => d.Id == id));
+
     public async Task<EnrollmentDecision> AuthorizeAsync(X509Certificate2 bootstrap, CancellationToken ct)
     {
         var keyId = ManufacturerRegistration.AuthorityKeyIdOf(bootstrap);
-        var candidates = await db.Manufacturers.AsNoTracking()
-            .Where(m => keyId == null || m.CaKeyId == keyId)
-            .ToListAsync(ct);
+        var candidates = new List<Manufacturer>();
+        await foreach (var m in ManufacturersByKeyId(db, keyId).WithCancellation(ct))
+        {
+            candidates.Add(m);
+        }
         var now = clock.GetUtcNow();
 
         Manufacturer? manufacturer = null;
@@ -52,7 +61,7 @@ public sealed class BootstrapGate(IotPkiDbContext db, TimeProvider clock)
             return Refuse("no_device_id", $"The bootstrap certificate's subject {BootstrapIdentity.FieldName(field)} is not a valid device id.");
         }
 
-        var device = await db.Devices.SingleOrDefaultAsync(d => d.Id == deviceId.Value, ct);
+        var device = await DeviceById(db, deviceId.Value);
         if (device is null || device.ManufacturerId != manufacturer.Id)
         {
             return Refuse("unregistered_serial", $"The serial '{deviceId}' is not registered for manufacturer '{manufacturer.Name}'.");

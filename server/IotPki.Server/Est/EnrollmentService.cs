@@ -45,8 +45,10 @@ public sealed partial class EnrollmentService(
         await CommitAsync(context, device, issued, ct);
         LogIssued(logger, issued.SerialHex, device.Id, operation);
 
+        var body = CertsOnlyPkcs7.EncodeBase64([issued.Certificate]);
+        issued.Certificate.Dispose();
         http.Response.Headers["Content-Transfer-Encoding"] = "base64";
-        return Results.Text(CertsOnlyPkcs7.EncodeBase64([issued.Certificate]), EstContentTypes.CertsOnly);
+        return Results.Text(body, EstContentTypes.CertsOnly);
     }
 
     private async Task CommitAsync(EnrollmentContext context, Device device, IssuedCertificate issued, CancellationToken ct)

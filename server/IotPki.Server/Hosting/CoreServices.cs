@@ -12,7 +12,7 @@ public static class CoreServices
     public static IServiceCollection AddIotPkiCore(this IServiceCollection services, IConfiguration configuration)
     {
         var connectionString = DatabaseConnection.Resolve(configuration);
-        services.AddDbContext<IotPkiDbContext>(o => o.UseNpgsql(connectionString));
+        services.AddDbContextPool<IotPkiDbContext>(o => o.UseNpgsql(connectionString));
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<CaPassphraseSource>();
         services.AddSingleton<PkiState>();

@@ -23,6 +23,9 @@ public static class TlsListener
                 OnConnection = _ => ValueTask.FromResult(new SslServerAuthenticationOptions
                 {
                     ServerCertificateContext = pki.ServerTls.Context,
+                    // SslStream builds the client chain before our callback; against our own root only, that is cheap
+                    // and never reads the system store.
+                    CertificateChainPolicy = pki.ClientChainPolicy.Clone(),
                     ClientCertificateRequired = true,
                     // Trust is decided per endpoint against explicit anchors, never the system store.
                     RemoteCertificateValidationCallback = static (_, _, _, _) => true,

@@ -19,9 +19,21 @@ public sealed class PkiState
 
     public SslStreamCertificateContextHolder ServerTls { get; } = new();
 
+    /// <summary>The chain policy of TLS handshakes: our root only, no downloads, no revocation fetches.</summary>
+    public X509ChainPolicy ClientChainPolicy { get; private set; } = new();
+
     public void Load(X509Certificate2 root, CertificateIssuer issuer)
     {
         Root = root;
+        var policy = new X509ChainPolicy
+        {
+            TrustMode = X509ChainTrustMode.CustomRootTrust,
+            RevocationMode = X509RevocationMode.NoCheck,
+            DisableCertificateDownloads = true,
+        };
+        policy.CustomTrustStore.Add(root);
+        policy.ExtraStore.Add(issuer.IssuingCa.Certificate);
+        ClientChainPolicy = policy;
         CaCertsBase64 = CertsOnlyPkcs7.EncodeBase64([issuer.IssuingCa.Certificate, root]);
         _issuer = issuer;
     }
