@@ -1,4 +1,5 @@
 using IotPki.Server.Est;
+using IotPki.Server.Operators;
 using IotPki.Server.Pki;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
@@ -15,12 +16,16 @@ public static class IotPkiServer
         builder.Services.AddProblemDetails();
         builder.AddEst();
 
+        builder.Services.AddSingleton<ListenerEndpoints>();
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
             var pki = kestrel.ApplicationServices.GetRequiredService<PkiState>();
+            var listeners = kestrel.ApplicationServices.GetRequiredService<ListenerEndpoints>();
             var est = context.Configuration.GetSection(EstOptions.Section).Get<EstOptions>() ?? new EstOptions();
+            var operators = context.Configuration.GetSection(OperatorOptions.Section).Get<OperatorOptions>() ?? new OperatorOptions();
             kestrel.Limits.MaxRequestBodySize = 1024 * 1024;
-            kestrel.ListenWithClientCertificates(est.BindAddress, est.Port, pki);
+            listeners.Register(ListenerEndpoints.Est, kestrel.ListenWithClientCertificates(est.BindAddress, est.Port, pki, ListenerEndpoints.Est));
+            listeners.Register(ListenerEndpoints.Operator, kestrel.ListenWithClientCertificates(operators.BindAddress, operators.Port, pki, ListenerEndpoints.Operator));
         });
 
         var app = builder.Build();

@@ -2,21 +2,31 @@ using System.Net;
 using System.Net.Security;
 using System.Security.Authentication;
 using IotPki.Server.Pki;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 
 namespace IotPki.Server.Hosting;
 
 /// <summary>HTTPS listeners that ask for a client certificate in the TLS handshake and leave the decision to the
-/// endpoint: EST takes bootstrap and operational certificates, each checked against its own anchors.</summary>
+/// endpoint: EST takes bootstrap and operational certificates, the operator API operator certificates, each checked
+/// against its own anchors.</summary>
 public static class TlsListener
 {
-    public static void ListenWithClientCertificates(this KestrelServerOptions kestrel, string bindAddress, int port, PkiState pki)
+    private const string PurposeKey = "iotpki.listener";
+
+    public static ListenOptions ListenWithClientCertificates(this KestrelServerOptions kestrel, string bindAddress, int port, PkiState pki, string purpose)
     {
-        var address = bindAddress is "*" or "0.0.0.0" ? IPAddress.Any : IPAddress.Parse(bindAddress);
-        kestrel.Listen(address, port, listen =>
+        ListenOptions? created = null;
+        kestrel.Listen(ParseAddress(bindAddress), port, listen =>
         {
+            created = listen;
             listen.Protocols = HttpProtocols.Http1;
+            listen.Use(next => connection =>
+            {
+                connection.Items[PurposeKey] = purpose;
+                return next(connection);
+            });
             listen.UseHttps(new TlsHandshakeCallbackOptions
             {
                 HandshakeTimeout = TimeSpan.FromSeconds(10),
@@ -34,5 +44,13 @@ public static class TlsListener
                 }),
             });
         });
+        return created!;
     }
+
+    /// <summary>Which listener a request arrived on (<see cref="ListenerEndpoints.Est"/>, <see cref="ListenerEndpoints.Operator"/>).</summary>
+    public static string? PurposeOf(HttpContext http) =>
+        http.Features.Get<IConnectionItemsFeature>()?.Items.TryGetValue(PurposeKey, out var p) == true ? p as string : null;
+
+    public static IPAddress ParseAddress(string bindAddress) =>
+        bindAddress is "*" or "0.0.0.0" ? IPAddress.Any : IPAddress.Parse(bindAddress);
 }

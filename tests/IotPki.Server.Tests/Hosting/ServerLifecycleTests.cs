@@ -53,6 +53,7 @@ public sealed class ServerLifecycleTests(ServerFixture server) : IClassFixture<S
             ["Pki:DataDirectory"] = Directory.CreateTempSubdirectory().FullName,
             ["Est:Port"] = "0",
             ["Est:BindAddress"] = "127.0.0.1",
+            ["Operators:Port"] = "0",
             ["Logging:LogLevel:Default"] = "None",
         };
         await using var app = IotPki.Server.Hosting.IotPkiServer.Build([], b => b.Configuration.AddInMemoryCollection(settings));

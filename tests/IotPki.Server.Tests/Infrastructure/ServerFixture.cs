@@ -4,8 +4,6 @@ using IotPki.Server.Data;
 using IotPki.Server.Fleet;
 using IotPki.Server.Hosting;
 using IotPki.Server.Pki;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 
 namespace IotPki.Server.Tests.Infrastructure;
 
@@ -19,6 +17,7 @@ public class ServerFixture : IAsyncLifetime
     public PostgresDatabase Database { get; } = new();
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("iotpki-test-").FullName;
     public Uri EstBase { get; private set; } = null!;
+    public Uri OperatorBase { get; private set; } = null!;
     public string CaBundlePath => Path.Combine(DataDirectory, "pki", ServerTlsCertificate.CaBundleFile);
     public IServiceProvider Services => _app!.Services;
     public PkiState Pki => Services.GetRequiredService<PkiState>();
@@ -31,7 +30,9 @@ public class ServerFixture : IAsyncLifetime
     {
         await Database.InitializeAsync();
         _app = await StartServerAsync();
-        EstBase = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        var listeners = _app.Services.GetRequiredService<ListenerEndpoints>();
+        EstBase = listeners.Uri(ListenerEndpoints.Est);
+        OperatorBase = listeners.Uri(ListenerEndpoints.Operator);
         await using var scope = Services.CreateAsyncScope();
         DemoManufacturer = await ActivatorUtilities.CreateInstance<AuthorityStore>(scope.ServiceProvider)
             .LoadAsync(AuthorityRole.DemoManufacturer, Passphrase, CancellationToken.None);
@@ -47,6 +48,8 @@ public class ServerFixture : IAsyncLifetime
             ["Pki:DataDirectory"] = Path.Combine(dataDirectory ?? DataDirectory, "pki"),
             ["Est:Port"] = "0",
             ["Est:BindAddress"] = "127.0.0.1",
+            ["Operators:Port"] = "0",
+            ["Operators:BindAddress"] = "127.0.0.1",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "Error",
         };
