@@ -20,8 +20,9 @@ public sealed class CertificateIssuer(CertificateAuthority issuingCa, PkiEndpoin
     public CertificateAuthority IssuingCa => issuingCa;
     public PkiEndpoints Endpoints => endpoints;
 
-    /// <summary>An operational, operator or service certificate: subject CN=name, SAN spiffe URI, clientAuth.</summary>
-    public IssuedCertificate Issue(CertificateProfile profile, string name, PublicKey publicKey)
+    /// <summary>An operational, operator or service certificate: subject CN=name (and OU=role for operators),
+    /// SAN spiffe URI, clientAuth.</summary>
+    public IssuedCertificate Issue(CertificateProfile profile, string name, PublicKey publicKey, string? organizationalUnit = null)
     {
         if (profile.Kind == CertificateKind.ServerTls)
         {
@@ -29,7 +30,7 @@ public sealed class CertificateIssuer(CertificateAuthority issuingCa, PkiEndpoin
         }
         var san = new SubjectAlternativeNameBuilder();
         san.AddUri(new SpiffeId(endpoints.TrustDomain, profile.Kind, name).ToUri());
-        var request = NewRequest(name, publicKey, san, ClientAuth);
+        var request = NewRequest(name, publicKey, san, ClientAuth, organizationalUnit);
         return Sign(request, profile, name);
     }
 
@@ -50,9 +51,15 @@ public sealed class CertificateIssuer(CertificateAuthority issuingCa, PkiEndpoin
         return Sign(request, CertificateProfile.Create(CertificateKind.ServerTls, lifetime), names.FirstOrDefault() ?? "server");
     }
 
-    private CertificateRequest NewRequest(string commonName, PublicKey publicKey, SubjectAlternativeNameBuilder san, Oid usage)
+    private CertificateRequest NewRequest(string commonName, PublicKey publicKey, SubjectAlternativeNameBuilder san, Oid usage, string? organizationalUnit = null)
     {
-        var subject = new X500DistinguishedName($"CN={commonName}");
+        var subjectBuilder = new X500DistinguishedNameBuilder();
+        subjectBuilder.AddCommonName(commonName);
+        if (organizationalUnit is not null)
+        {
+            subjectBuilder.AddOrganizationalUnitName(organizationalUnit);
+        }
+        var subject = subjectBuilder.Build();
         var request = new CertificateRequest(subject, publicKey, HashAlgorithmName.SHA256);
         var extensions = request.CertificateExtensions;
         extensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));

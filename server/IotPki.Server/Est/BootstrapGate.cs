@@ -62,9 +62,17 @@ public sealed class BootstrapGate(IotPkiDbContext db, TimeProvider clock)
         }
 
         var device = await DeviceById(db, deviceId.Value);
+        if (device is null && manufacturer.UnregisteredPolicy != UnregisteredPolicy.Refuse)
+        {
+            device = await AdmitUnregisteredAsync(manufacturer, deviceId, bootstrap, now, ct);
+        }
         if (device is null || device.ManufacturerId != manufacturer.Id)
         {
             return Refuse("unregistered_serial", $"The serial '{deviceId}' is not registered for manufacturer '{manufacturer.Name}'.");
+        }
+        if (device.State == DeviceState.Pending)
+        {
+            return EnrollmentDecision.Wait(device);
         }
         if (device.State is DeviceState.Blocked or DeviceState.Revoked or DeviceState.Suspended)
         {
@@ -76,6 +84,35 @@ public sealed class BootstrapGate(IotPkiDbContext db, TimeProvider clock)
             return Refuse("bootstrap_mismatch", $"Device '{deviceId}' enrolled with a different bootstrap certificate; this one is refused as a possible clone.");
         }
         return EnrollmentDecision.Allow(device);
+    }
+
+    /// <summary>An unregistered serial of a manufacturer that admits them: registered at once (auto-approve), or
+    /// recorded as pending for an operator to approve.</summary>
+    private async Task<Device?> AdmitUnregisteredAsync(Manufacturer manufacturer, DeviceId deviceId, X509Certificate2 bootstrap, DateTimeOffset now, CancellationToken ct)
+    {
+        var autoApprove = manufacturer.UnregisteredPolicy == UnregisteredPolicy.AutoApprove;
+        var device = new Device
+        {
+            Id = deviceId.Value,
+            ManufacturerId = manufacturer.Id,
+            State = autoApprove ? DeviceState.Registered : DeviceState.Pending,
+            RegisteredAt = now,
+        };
+        db.Devices.Add(device);
+        AuditLog.Add(db, now, autoApprove ? "device.auto-approved" : "enrollment.pending",
+            $"cert:{ManufacturerRegistration.Thumbprint(bootstrap)}", deviceId.Value,
+            detail: $"unregistered serial of {manufacturer.Name}");
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            return device;
+        }
+        catch (DbUpdateException)
+        {
+            // Another request admitted the same serial at the same moment: use its row.
+            db.ChangeTracker.Clear();
+            return await DeviceById(db, deviceId.Value);
+        }
     }
 
     private static X509Certificate2 Anchor(Manufacturer m) =>

@@ -29,6 +29,10 @@ public sealed partial class EnrollmentService(
             return await RefuseAsync(context, null, decision.Refusal, ct);
         }
         var device = decision.Device!;
+        if (decision.AwaitingApproval)
+        {
+            return await AwaitApprovalAsync(context, device, http, ct);
+        }
 
         var (csr, csrRefusal) = await CsrBodyReader.ReadAsync(http.Request, estOptions.Value.MaxRequestBytes, ct);
         if (csrRefusal is not null)
@@ -77,6 +81,15 @@ public sealed partial class EnrollmentService(
         AuditLog.Add(db, now, context.Operation == EstOperation.SimpleEnroll ? "certificate.issued" : "certificate.renewed",
             context.Actor, device.Id, context.SourceAddress, $"serial {issued.SerialHex}, valid until {issued.NotAfter:u}");
         await db.SaveChangesAsync(ct);
+    }
+
+    private async Task<IResult> AwaitApprovalAsync(EnrollmentContext context, Device device, HttpContext http, CancellationToken ct)
+    {
+        db.ChangeTracker.Clear();
+        db.EnrollmentAttempts.Add(Attempt(context, device.Id, "pending", "awaiting_approval", null, clock.GetUtcNow()));
+        await db.SaveChangesAsync(ct);
+        http.Response.Headers.RetryAfter = estOptions.Value.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Results.Text($"Device '{device.Id}' awaits an operator's approval; retry later.", "text/plain", statusCode: StatusCodes.Status202Accepted);
     }
 
     private async Task<IResult> RefuseAsync(EnrollmentContext context, string? deviceId, EstRefusal refusal, CancellationToken ct)

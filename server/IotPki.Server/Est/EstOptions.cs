@@ -15,4 +15,8 @@ public sealed class EstOptions
     /// <summary>Largest accepted request body (a base64 CSR).</summary>
     [Range(1024, 1024 * 1024)]
     public int MaxRequestBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Retry-After of the 202 answer to a device awaiting approval.</summary>
+    [Range(1, 86400)]
+    public int RetryAfterSeconds { get; set; } = 60;
 }

@@ -15,5 +15,6 @@ public sealed class ManufacturerConfiguration : IEntityTypeConfiguration<Manufac
         b.HasIndex(m => m.CaThumbprint).IsUnique();
         b.HasIndex(m => m.CaKeyId);
         b.Property(m => m.DeviceIdField).HasMaxLength(16);
+        b.Property(m => m.UnregisteredPolicy).HasMaxLength(16).HasDefaultValue(UnregisteredPolicy.Refuse);
     }
 }

@@ -11,5 +11,8 @@ public sealed class Manufacturer
     /// <summary>The CA's subject key identifier, matched against a bootstrap certificate's AKI.</summary>
     public required string CaKeyId { get; set; }
     public required string DeviceIdField { get; set; }
+    /// <summary>What <c>simpleenroll</c> does with an unregistered serial of this manufacturer:
+    /// <see cref="UnregisteredPolicy.Refuse"/>, <see cref="UnregisteredPolicy.Pending"/> or <see cref="UnregisteredPolicy.AutoApprove"/>.</summary>
+    public string UnregisteredPolicy { get; set; } = Entities.UnregisteredPolicy.Refuse;
     public DateTimeOffset CreatedAt { get; set; }
 }

@@ -267,6 +267,13 @@ namespace IotPki.Server.Data.Migrations
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)");
 
+                    b.Property<string>("UnregisteredPolicy")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasDefaultValue("refuse");
+
                     b.HasKey("Id");
 
                     b.HasIndex("CaKeyId");
