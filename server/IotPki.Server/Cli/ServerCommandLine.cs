@@ -5,7 +5,7 @@ namespace IotPki.Server.Cli;
 /// <summary>Operator subcommands of the server binary; anything else starts the server.</summary>
 public static class ServerCommandLine
 {
-    private static readonly HashSet<string> Names = ["init", "manufacturer", "device", "bootstrap", "--help", "-h", "help"];
+    private static readonly HashSet<string> Names = ["init", "manufacturer", "device", "bootstrap", "operator", "service", "--help", "-h", "help"];
 
     public static bool IsSubcommand(string[] args) => args.Length > 0 && Names.Contains(args[0]);
 
@@ -16,6 +16,8 @@ public static class ServerCommandLine
         root.Add(ManufacturerCommands.Create());
         root.Add(DeviceCommands.Create());
         root.Add(BootstrapCommand.Create());
+        root.Add(OperatorCommand.Create(IotPki.Pki.CertificateKind.Operator));
+        root.Add(OperatorCommand.Create(IotPki.Pki.CertificateKind.Service));
         return root;
     }
 

@@ -78,10 +78,10 @@ public sealed class BootstrapGate(IotPkiDbContext db, TimeProvider clock)
         {
             return Refuse("device_" + device.State, $"Device '{deviceId}' is {device.State} and cannot enroll.");
         }
-        var thumbprint = ManufacturerRegistration.Thumbprint(bootstrap);
-        if (device.BootstrapThumbprint is not null && device.BootstrapThumbprint != thumbprint)
+        if (device.State == DeviceState.Active && !device.ReprovisionAllowed)
         {
-            return Refuse("bootstrap_mismatch", $"Device '{deviceId}' enrolled with a different bootstrap certificate; this one is refused as a possible clone.");
+            return Refuse("already_enrolled",
+                $"Device '{deviceId}' is already enrolled: its bootstrap certificate is refused (a clone?) unless an operator allows re-provisioning.");
         }
         return EnrollmentDecision.Allow(device);
     }

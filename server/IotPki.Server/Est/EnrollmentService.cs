@@ -62,7 +62,8 @@ public sealed partial class EnrollmentService(
         {
             device.State = DeviceState.Active;
             device.EnrolledAt = now;
-            device.BootstrapThumbprint ??= context.ClientThumbprint;
+            device.BootstrapThumbprint = context.ClientThumbprint;
+            device.ReprovisionAllowed = false;
         }
         db.Certificates.Add(new CertificateRecord
         {

@@ -10,7 +10,8 @@ namespace IotPki.Server.Fleet;
 /// <summary>Registers a manufacturer and its CA, the trust anchor for that manufacturer's bootstrap certificates.</summary>
 public sealed class ManufacturerRegistration(IotPkiDbContext db, TimeProvider clock)
 {
-    public async Task<Manufacturer> RegisterAsync(string name, string caPem, DeviceIdField field, string actor, CancellationToken ct)
+    public async Task<Manufacturer> RegisterAsync(string name, string caPem, DeviceIdField field, string actor, CancellationToken ct,
+        string unregisteredPolicy = UnregisteredPolicy.Refuse)
     {
         if (!DeviceId.TryParse(name, out _))
         {
@@ -37,6 +38,7 @@ public sealed class ManufacturerRegistration(IotPkiDbContext db, TimeProvider cl
             }
             var now = clock.GetUtcNow();
             var manufacturer = NewManufacturer(name, ca, field, now);
+            manufacturer.UnregisteredPolicy = unregisteredPolicy;
             if (await db.Manufacturers.AnyAsync(m => m.CaThumbprint == manufacturer.CaThumbprint, ct))
             {
                 throw new RegistrationException("This CA certificate is already registered for another manufacturer.");

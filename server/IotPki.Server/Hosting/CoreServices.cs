@@ -21,6 +21,8 @@ public static class CoreServices
         services.AddSingleton<IValidateOptions<PkiOptions>, PkiOptionsValidator>();
         services.AddScoped<ManufacturerRegistration>();
         services.AddScoped<DeviceRegistration>();
+        services.AddScoped<Operators.OperatorCertificates>();
+        services.AddOptions<Operators.OperatorOptions>().BindConfiguration(Operators.OperatorOptions.Section);
         return services;
     }
 }

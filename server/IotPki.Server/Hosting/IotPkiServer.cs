@@ -1,4 +1,5 @@
 using IotPki.Server.Est;
+using IotPki.Server.Fleet;
 using IotPki.Server.Operators;
 using IotPki.Server.Pki;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -15,6 +16,7 @@ public static class IotPkiServer
         builder.Services.AddIotPkiCore(builder.Configuration);
         builder.Services.AddProblemDetails();
         builder.AddEst();
+        builder.AddFleetApi();
 
         builder.Services.AddSingleton<ListenerEndpoints>();
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
@@ -33,6 +35,7 @@ public static class IotPkiServer
         app.UseStatusCodePages();
         app.MapHealth();
         app.MapEst();
+        app.MapFleetApi();
         return app;
     }
 

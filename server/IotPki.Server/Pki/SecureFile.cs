@@ -3,7 +3,10 @@ namespace IotPki.Server.Pki;
 /// <summary>Writes secrets atomically (temp file, fsync, rename), readable by the owner only.</summary>
 public static class SecureFile
 {
-    public static void WriteAllText(string path, string contents, bool secret)
+    public static void WriteAllText(string path, string contents, bool secret) =>
+        WriteAllBytes(path, System.Text.Encoding.UTF8.GetBytes(contents), secret);
+
+    public static void WriteAllBytes(string path, byte[] contents, bool secret)
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(directory);
@@ -21,10 +24,8 @@ public static class SecureFile
                 : UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
         }
         using (var stream = new FileStream(temp, options))
-        using (var writer = new StreamWriter(stream))
         {
-            writer.Write(contents);
-            writer.Flush();
+            stream.Write(contents);
             stream.Flush(flushToDisk: true);
         }
         File.Move(temp, path, overwrite: true);

@@ -42,13 +42,14 @@ public sealed class SimpleEnrollTests(ServerFixture server) : IClassFixture<Serv
     [Fact]
     public async Task Serial_numbers_of_issued_certificates_are_16_random_bytes()
     {
-        await server.RegisterAsync("serial-0001");
-        using var bootstrap = server.Bootstrap("serial-0001");
-        using var client = EstClient.Create(server, bootstrap);
         var serials = new HashSet<string>();
         for (var i = 0; i < 3; i++)
         {
-            using var response = await EstClient.PostCsrAsync(client, "simpleenroll", TestPki.Csr("serial-0001").CsrBase64);
+            var id = $"serial-000{i}";
+            await server.RegisterAsync(id);
+            using var bootstrap = server.Bootstrap(id);
+            using var client = EstClient.Create(server, bootstrap);
+            using var response = await EstClient.PostCsrAsync(client, "simpleenroll", TestPki.Csr(id).CsrBase64);
             using var issued = await EstClient.ReadCertificateAsync(response);
             Assert.Equal(16, issued.SerialNumberBytes.Length);
             serials.Add(issued.SerialNumber);
@@ -152,7 +153,7 @@ public sealed class SimpleEnrollTests(ServerFixture server) : IClassFixture<Serv
     }
 
     [Fact]
-    public async Task A_second_bootstrap_certificate_for_an_enrolled_device_is_refused_as_a_clone()
+    public async Task A_bootstrap_certificate_presented_again_after_enrollment_is_refused_as_a_clone()
     {
         await server.RegisterAsync("clone-0001");
         using (var original = server.Bootstrap("clone-0001"))
@@ -166,7 +167,10 @@ public sealed class SimpleEnrollTests(ServerFixture server) : IClassFixture<Serv
 
         using var response = await EstClient.PostCsrAsync(cloneClient, "simpleenroll", TestPki.Csr("clone-0001").CsrBase64);
 
-        await AssertRefusedAsync(response, 403, "bootstrap_mismatch", null);
+        await AssertRefusedAsync(response, 403, "already_enrolled", null);
+        var refusal = await server.WithDbAsync(db => db.AuditEvents.AsNoTracking()
+            .Where(a => a.Action == "enrollment.refused" && a.Detail!.Contains("already_enrolled")).FirstAsync());
+        Assert.Equal("127.0.0.1", refusal.SourceAddress);
     }
 
     private async Task AssertRefusedAsync(HttpResponseMessage response, int status, string reason, string? deviceId)

@@ -1,0 +1,27 @@
+using IotPki.Server.Data;
+using IotPki.Server.Operators;
+using Microsoft.EntityFrameworkCore;
+
+namespace IotPki.Server.Fleet;
+
+/// <summary><c>GET /api/v1/audit</c>: the append-only audit log, newest first, keyset-paged by id. Read-only by design.</summary>
+public static class AuditEndpoints
+{
+    public static void MapAudit(this RouteGroupBuilder api)
+    {
+        api.MapGet("/audit", async (IotPkiDbContext db, CancellationToken ct, string? deviceId = null, string? action = null,
+            string? actor = null, DateTimeOffset? since = null, long? before = null, int limit = 100) =>
+        {
+            var events = db.AuditEvents.AsNoTracking();
+            if (deviceId is not null) { events = events.Where(a => a.DeviceId == deviceId); }
+            if (action is not null) { events = events.Where(a => a.Action == action); }
+            if (actor is not null) { events = events.Where(a => a.Actor == actor); }
+            if (since is not null) { events = events.Where(a => a.At >= since); }
+            if (before is not null) { events = events.Where(a => a.Id < before); }
+            limit = Math.Clamp(limit, 1, 1000);
+            var items = await events.OrderByDescending(a => a.Id).Take(limit + 1).Select(AuditEventView.FromEntity).ToListAsync(ct);
+            var next = items.Count > limit ? items[limit - 1].Id.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
+            return TypedResults.Ok(new Page<AuditEventView>(items.Take(limit).ToList(), next));
+        }).WithTags("Audit").RequireAuthorization(OperatorRole.CanRead);
+    }
+}

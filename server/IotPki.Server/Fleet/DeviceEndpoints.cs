@@ -1,0 +1,158 @@
+using IotPki.Pki;
+using IotPki.Server.Data;
+using IotPki.Server.Data.Entities;
+using IotPki.Server.Operators;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
+
+namespace IotPki.Server.Fleet;
+
+/// <summary><c>/api/v1/devices</c>: list, show, register, import, suspend, reinstate, allow re-provisioning.</summary>
+public static class DeviceEndpoints
+{
+    public static void MapDevices(this RouteGroupBuilder api)
+    {
+        var devices = api.MapGroup("/devices").WithTags("Devices");
+        devices.MapGet("/", List).RequireAuthorization(OperatorRole.CanRead);
+        devices.MapGet("/{id}", Show).RequireAuthorization(OperatorRole.CanRead);
+        devices.MapPost("/", Register).RequireAuthorization(OperatorRole.CanChange);
+        devices.MapPost("/import", Import).RequireAuthorization(OperatorRole.CanChange).Accepts<string>("text/csv");
+        devices.MapPost("/{id}/suspend", (string id, HttpContext http, IotPkiDbContext db, TimeProvider clock, CancellationToken ct) =>
+            ChangeStateAsync(id, DeviceState.Suspended, [DeviceState.Active, DeviceState.Registered], "device.suspended", http, db, clock, ct))
+            .RequireAuthorization(OperatorRole.CanChange);
+        devices.MapPost("/{id}/reinstate", (string id, HttpContext http, IotPkiDbContext db, TimeProvider clock, CancellationToken ct) =>
+            ReinstateAsync(id, http, db, clock, ct))
+            .RequireAuthorization(OperatorRole.CanChange);
+        devices.MapPost("/{id}/allow-reprovision", AllowReprovision).RequireAuthorization(OperatorRole.CanChange);
+    }
+
+    private static async Task<Results<Ok<Page<DeviceView>>, BadRequest<ProblemDetails>>> List(
+        IotPkiDbContext db, CancellationToken ct, string? state = null, string? manufacturer = null,
+        DateTimeOffset? expiringBefore = null, DateTimeOffset? lastSeenBefore = null, string? after = null, int limit = 100)
+    {
+        if (limit is < 1 or > DeviceQuery.MaxLimit)
+        {
+            return TypedResults.BadRequest(Problems.BadRequest($"limit must be between 1 and {DeviceQuery.MaxLimit}."));
+        }
+        if (state is not null && state is not (DeviceState.Registered or DeviceState.Pending or DeviceState.Active
+            or DeviceState.Suspended or DeviceState.Revoked or DeviceState.Blocked))
+        {
+            return TypedResults.BadRequest(Problems.BadRequest($"Unknown state '{state}'."));
+        }
+        var page = await new DeviceQuery(state, manufacturer, expiringBefore, lastSeenBefore, after, limit).RunAsync(db, ct);
+        return TypedResults.Ok(page);
+    }
+
+    private static async Task<Results<Ok<DeviceDetailView>, NotFound<ProblemDetails>>> Show(string id, IotPkiDbContext db, CancellationToken ct)
+    {
+        var device = await db.Devices.AsNoTracking().Where(d => d.Id == id).Select(DeviceView.From(db.Certificates)).SingleOrDefaultAsync(ct);
+        if (device is null)
+        {
+            return TypedResults.NotFound(Problems.UnknownDevice(id));
+        }
+        var bootstrap = await db.Devices.Where(d => d.Id == id).Select(d => d.BootstrapThumbprint).SingleAsync(ct);
+        var certificates = await db.Certificates.AsNoTracking().Where(c => c.DeviceId == id)
+            .OrderByDescending(c => c.IssuedAt).Select(CertificateView.FromEntity).ToListAsync(ct);
+        return TypedResults.Ok(new DeviceDetailView(device, bootstrap, certificates));
+    }
+
+    private static async Task<Results<Created<ImportResultView>, BadRequest<ProblemDetails>, Conflict<ProblemDetails>>> Register(
+        RegisterDeviceRequest request, HttpContext http, DeviceRegistration registration, CancellationToken ct)
+    {
+        if (request.Serial is null || request.Manufacturer is null)
+        {
+            return TypedResults.BadRequest(Problems.BadRequest("serial and manufacturer are required."));
+        }
+        DeviceRegistration.ImportResult result;
+        try
+        {
+            result = await registration.RegisterAsync(request.Manufacturer, [request.Serial], CallerIdentity.Actor(http.User), ct);
+        }
+        catch (RegistrationException e)
+        {
+            return TypedResults.BadRequest(Problems.BadRequest(e.Message, "unknown_manufacturer"));
+        }
+        if (result.Errors.Count > 0)
+        {
+            return TypedResults.BadRequest(Problems.BadRequest(result.Errors[0], "invalid_serial"));
+        }
+        if (result.AlreadyRegistered > 0)
+        {
+            return TypedResults.Conflict(Problems.Conflict($"'{request.Serial}' is already registered.", "already_registered"));
+        }
+        return TypedResults.Created($"/api/v1/devices/{request.Serial.ToLowerInvariant()}", new ImportResultView(result.Added, 0, []));
+    }
+
+    public const int MaxImportBytes = 8 * 1024 * 1024;
+
+    private static async Task<Results<Ok<ImportResultView>, BadRequest<ProblemDetails>>> Import(
+        string manufacturer, HttpContext http, DeviceRegistration registration, CancellationToken ct)
+    {
+        if (http.Request.ContentLength is > MaxImportBytes)
+        {
+            return TypedResults.BadRequest(Problems.BadRequest($"The CSV is larger than {MaxImportBytes} bytes.", "request_too_large"));
+        }
+        using var limited = new StreamReader(new LengthLimitedStream(http.Request.Body, MaxImportBytes));
+        try
+        {
+            var result = await registration.ImportCsvAsync(manufacturer, limited, CallerIdentity.Actor(http.User), ct);
+            return TypedResults.Ok(new ImportResultView(result.Added, result.AlreadyRegistered, result.Errors));
+        }
+        catch (RegistrationException e)
+        {
+            return TypedResults.BadRequest(Problems.BadRequest(e.Message, "unknown_manufacturer"));
+        }
+        catch (InvalidDataException e)
+        {
+            return TypedResults.BadRequest(Problems.BadRequest(e.Message, "request_too_large"));
+        }
+    }
+
+    private static async Task<Results<Ok<StateChangeView>, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> ChangeStateAsync(
+        string id, string to, string[] from, string action, HttpContext http, IotPkiDbContext db, TimeProvider clock, CancellationToken ct)
+    {
+        var device = await db.Devices.SingleOrDefaultAsync(d => d.Id == id, ct);
+        if (device is null)
+        {
+            return TypedResults.NotFound(Problems.UnknownDevice(id));
+        }
+        if (!from.Contains(device.State))
+        {
+            return TypedResults.Conflict(Problems.Conflict($"Device '{id}' is {device.State}.", "wrong_state"));
+        }
+        var before = device.State;
+        device.State = to;
+        AuditLog.Add(db, clock.GetUtcNow(), action, CallerIdentity.Actor(http.User), id, http.Connection.RemoteIpAddress?.ToString(), $"{before} -> {to}");
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Ok(new StateChangeView(id, to));
+    }
+
+    private static async Task<Results<Ok<StateChangeView>, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> ReinstateAsync(
+        string id, HttpContext http, IotPkiDbContext db, TimeProvider clock, CancellationToken ct)
+    {
+        var enrolled = await db.Devices.Where(d => d.Id == id).Select(d => d.EnrolledAt != null).SingleOrDefaultAsync(ct);
+        return await ChangeStateAsync(id, enrolled ? DeviceState.Active : DeviceState.Registered, [DeviceState.Suspended],
+            "device.reinstated", http, db, clock, ct);
+    }
+
+    /// <summary>Lets the device's bootstrap certificate (or a new one) enroll again: clears the recorded bootstrap.</summary>
+    private static async Task<Results<Ok<StateChangeView>, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> AllowReprovision(
+        string id, HttpContext http, IotPkiDbContext db, TimeProvider clock, CancellationToken ct)
+    {
+        var device = await db.Devices.SingleOrDefaultAsync(d => d.Id == id, ct);
+        if (device is null)
+        {
+            return TypedResults.NotFound(Problems.UnknownDevice(id));
+        }
+        if (device.State is DeviceState.Revoked or DeviceState.Blocked)
+        {
+            return TypedResults.Conflict(Problems.Conflict($"Device '{id}' is {device.State}; it cannot be re-provisioned.", "wrong_state"));
+        }
+        device.BootstrapThumbprint = null;
+        device.ReprovisionAllowed = true;
+        AuditLog.Add(db, clock.GetUtcNow(), "device.reprovision-allowed", CallerIdentity.Actor(http.User), id, http.Connection.RemoteIpAddress?.ToString());
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Ok(new StateChangeView(id, device.State));
+    }
+}

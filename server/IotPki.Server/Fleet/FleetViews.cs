@@ -1,0 +1,42 @@
+using System.Linq.Expressions;
+using IotPki.Server.Data.Entities;
+
+namespace IotPki.Server.Fleet;
+
+public sealed record DeviceView(string Id, string Manufacturer, string State, DateTimeOffset RegisteredAt, DateTimeOffset? EnrolledAt,
+    DateTimeOffset? LastSeenAt, bool Online, DateTimeOffset? CertificateExpiresAt)
+{
+    public static Expression<Func<Device, DeviceView>> From(IQueryable<CertificateRecord> certificates) => d => new DeviceView(
+        d.Id, d.Manufacturer!.Name, d.State, d.RegisteredAt, d.EnrolledAt, d.LastSeenAt, d.Online,
+        certificates.Where(c => c.DeviceId == d.Id && c.Status == CertificateStatus.Valid).Max(c => (DateTimeOffset?)c.NotAfter));
+}
+
+public sealed record CertificateView(string Serial, string Kind, string Status, DateTimeOffset NotBefore, DateTimeOffset NotAfter,
+    DateTimeOffset IssuedAt, DateTimeOffset? RevokedAt, int? RevocationReason, string Thumbprint)
+{
+    public static readonly Expression<Func<CertificateRecord, CertificateView>> FromEntity = c => new CertificateView(
+        c.Serial, c.Kind, c.Status, c.NotBefore, c.NotAfter, c.IssuedAt, c.RevokedAt, c.RevocationReason, c.Thumbprint);
+}
+
+public sealed record DeviceDetailView(DeviceView Device, string? BootstrapThumbprint, IReadOnlyList<CertificateView> Certificates);
+
+public sealed record ManufacturerView(int Id, string Name, string DeviceIdField, string UnregisteredPolicy, string CaThumbprint, DateTimeOffset CreatedAt)
+{
+    public static readonly Expression<Func<Manufacturer, ManufacturerView>> FromEntity = m => new ManufacturerView(
+        m.Id, m.Name, m.DeviceIdField, m.UnregisteredPolicy, m.CaThumbprint, m.CreatedAt);
+}
+
+public sealed record AuditEventView(long Id, DateTimeOffset At, string Action, string Actor, string? SourceAddress, string? DeviceId, string? Detail)
+{
+    public static readonly Expression<Func<AuditEvent, AuditEventView>> FromEntity = a => new AuditEventView(
+        a.Id, a.At, a.Action, a.Actor, a.SourceAddress, a.DeviceId, a.Detail);
+}
+
+/// <summary>One page of a keyset-paged list: pass <see cref="Next"/> as <c>after</c> for the following page.</summary>
+public sealed record Page<T>(IReadOnlyList<T> Items, string? Next);
+
+public sealed record RegisterDeviceRequest(string Serial, string Manufacturer);
+public sealed record RegisterManufacturerRequest(string Name, string CaCertificatePem, string? DeviceIdField, string? UnregisteredPolicy);
+public sealed record RevokeDeviceRequest(string? Reason);
+public sealed record ImportResultView(int Added, int AlreadyRegistered, IReadOnlyList<string> Errors);
+public sealed record StateChangeView(string Id, string State);
