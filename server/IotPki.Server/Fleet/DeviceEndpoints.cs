@@ -87,8 +87,12 @@ public static class DeviceEndpoints
     public const int MaxImportBytes = 8 * 1024 * 1024;
 
     private static async Task<Results<Ok<ImportResultView>, BadRequest<ProblemDetails>>> Import(
-        string manufacturer, HttpContext http, DeviceRegistration registration, CancellationToken ct)
+        string manufacturer, HttpContext http, DeviceRegistration registration, CancellationToken ct, int firstLine = 1)
     {
+        if (firstLine < 1)
+        {
+            return TypedResults.BadRequest(Problems.BadRequest("firstLine must be 1 or more."));
+        }
         if (http.Request.ContentLength is > MaxImportBytes)
         {
             return TypedResults.BadRequest(Problems.BadRequest($"The CSV is larger than {MaxImportBytes} bytes.", "request_too_large"));
@@ -96,7 +100,7 @@ public static class DeviceEndpoints
         using var limited = new StreamReader(new LengthLimitedStream(http.Request.Body, MaxImportBytes));
         try
         {
-            var result = await registration.ImportCsvAsync(manufacturer, limited, CallerIdentity.Actor(http.User), ct);
+            var result = await registration.ImportCsvAsync(manufacturer, limited, CallerIdentity.Actor(http.User), ct, firstLine);
             return TypedResults.Ok(new ImportResultView(result.Added, result.AlreadyRegistered, result.Errors));
         }
         catch (RegistrationException e)

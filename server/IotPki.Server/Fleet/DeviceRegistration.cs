@@ -20,10 +20,10 @@ public sealed class DeviceRegistration(IotPkiDbContext db, TimeProvider clock)
 
     /// <summary>CSV with one serial per line in the first column; an optional header line starting with "serial".
     /// Bad rows are reported by line number; good rows are kept.</summary>
-    public async Task<ImportResult> ImportCsvAsync(string manufacturerName, TextReader csv, string actor, CancellationToken ct)
+    public async Task<ImportResult> ImportCsvAsync(string manufacturerName, TextReader csv, string actor, CancellationToken ct, int firstLine = 1)
     {
         var rows = new List<(int, string)>();
-        var lineNumber = 0;
+        var lineNumber = firstLine - 1;
         while (await csv.ReadLineAsync(ct) is { } line)
         {
             lineNumber++;

@@ -1,0 +1,4 @@
+using IotPki.Admin;
+using Spectre.Console;
+
+return await AdminCommandLine.InvokeAsync(args, AnsiConsole.Console, Console.Error);

@@ -1,0 +1,107 @@
+using System.Net;
+using IotPki.Admin;
+using IotPki.Server.Operators;
+using IotPki.Server.Tests.Infrastructure;
+using Spectre.Console;
+
+namespace IotPki.Server.Tests.Fleet;
+
+/// <summary>The operator command line (iotpki-admin) against the real operator API.</summary>
+public sealed class AdminCliTests(ServerFixture server) : IClassFixture<ServerFixture>
+{
+    private async Task<string[]> CredentialsAsync(string name, string role)
+    {
+        var dir = Directory.CreateTempSubdirectory("iotpki-admin-").FullName;
+        using var certificate = await OperatorClient.IssueAsync(server, name, role);
+        TestPki.WritePem(certificate, Path.Combine(dir, "op.pem"), Path.Combine(dir, "op.key"));
+        return ["--url", server.OperatorBase.ToString(), "--cert", Path.Combine(dir, "op.pem"), "--key", Path.Combine(dir, "op.key"), "--ca", server.CaBundlePath];
+    }
+
+    private static async Task<(int Exit, string Out, string Err)> RunAsync(params string[] args)
+    {
+        var output = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(output),
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+        });
+        console.Profile.Width = 200;
+        var error = new StringWriter();
+        var exit = await AdminCommandLine.InvokeAsync(args, console, error);
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public async Task Devices_list_shows_a_table_of_the_fleet()
+    {
+        await server.RegisterAsync("cli-list-01");
+        var auth = await CredentialsAsync("cli-viewer", OperatorRole.Viewer);
+
+        var (exit, output, _) = await RunAsync(["devices", "list", "--state", "registered", .. auth]);
+
+        Assert.Equal(0, exit);
+        Assert.Contains("cli-list-01", output);
+        Assert.Contains("registered", output);
+    }
+
+    [Fact]
+    public async Task Importing_ten_thousand_serials_keeps_good_rows_and_reports_bad_ones_by_line()
+    {
+        var lines = new List<string> { "serial" };
+        lines.AddRange(Enumerable.Range(0, 10_000).Select(i => i % 2500 == 1234 ? $"Bad Serial {i}" : $"bulk-cli-{i:D5}"));
+        var csv = Path.GetTempFileName();
+        await File.WriteAllLinesAsync(csv, lines);
+        var auth = await CredentialsAsync("cli-importer", OperatorRole.Admin);
+
+        var (exit, output, _) = await RunAsync(["devices", "import", "--manufacturer", "demo", csv, .. auth]);
+
+        Assert.Equal(AdminCommandLine.PartlyImported, exit);
+        Assert.Contains("9996 registered", output);
+        foreach (var i in new[] { 1234, 3734, 6234, 8734 })
+        {
+            Assert.Contains($"line {i + 2}:", output);
+        }
+        Assert.Equal(9996L, await server.Database.ScalarAsync<long>("SELECT count(*) FROM devices WHERE \"Id\" LIKE 'bulk-cli-%'"));
+    }
+
+    [Fact]
+    public async Task A_viewer_cannot_approve_and_gets_one_line_of_error()
+    {
+        var auth = await CredentialsAsync("cli-viewer2", OperatorRole.Viewer);
+
+        var (exit, _, error) = await RunAsync(["enrollments", "approve", "whatever-01", .. auth]);
+
+        Assert.Equal(AdminCommandLine.Failed, exit);
+        Assert.StartsWith("error: 403", error);
+        Assert.Single(error.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public async Task Show_lists_the_certificates_of_a_device()
+    {
+        await server.RegisterAsync("cli-show-01");
+        using var boot = server.Bootstrap("cli-show-01");
+        using var est = EstClient.Create(server, boot);
+        using var enrolled = await EstClient.PostCsrAsync(est, "simpleenroll", TestPki.Csr("cli-show-01").CsrBase64);
+        Assert.Equal(HttpStatusCode.OK, enrolled.StatusCode);
+        using var issued = await EstClient.ReadCertificateAsync(enrolled);
+        var auth = await CredentialsAsync("cli-viewer3", OperatorRole.Viewer);
+
+        var (exit, output, _) = await RunAsync(["devices", "show", "cli-show-01", .. auth]);
+
+        Assert.Equal(0, exit);
+        Assert.Contains(issued.SerialNumber.ToLowerInvariant(), output);
+        Assert.Contains("active", output);
+    }
+
+    [Fact]
+    public async Task Missing_credentials_are_one_line_errors()
+    {
+        var (exit, _, error) = await RunAsync("devices", "list", "--cert", "/nonexistent.pem", "--key", "/nonexistent.key", "--ca", server.CaBundlePath);
+
+        Assert.Equal(AdminCommandLine.Failed, exit);
+        Assert.Contains("does not exist", error);
+    }
+}
