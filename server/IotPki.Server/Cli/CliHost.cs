@@ -12,6 +12,7 @@ public static class CliHost
         {
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "Error",
+            ["Logging:LogLevel:Microsoft.EntityFrameworkCore.Database.Command"] = "None",
         });
         builder.Services.AddIotPkiCore(builder.Configuration);
         return builder.Build();

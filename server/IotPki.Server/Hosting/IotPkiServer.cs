@@ -1,5 +1,6 @@
 using IotPki.Server.Est;
 using IotPki.Server.Fleet;
+using IotPki.Server.Jobs;
 using IotPki.Server.Operators;
 using IotPki.Server.Pki;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -17,6 +18,7 @@ public static class IotPkiServer
         builder.Services.AddProblemDetails();
         builder.AddEst();
         builder.AddFleetApi();
+        builder.AddJobs();
 
         builder.Services.AddSingleton<ListenerEndpoints>();
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
@@ -36,6 +38,7 @@ public static class IotPkiServer
         app.MapHealth();
         app.MapEst();
         app.MapFleetApi();
+        app.MapJobs();
         return app;
     }
 
@@ -43,6 +46,7 @@ public static class IotPkiServer
     public static async Task StartAsync(WebApplication app, CancellationToken ct = default)
     {
         await app.Services.GetRequiredService<PkiInitializer>().InitializeAsync(ct);
+        JobsFeature.ScheduleRecurringJobs(app.Services);
         await app.StartAsync(ct);
     }
 

@@ -52,6 +52,8 @@ public class ServerFixture : IAsyncLifetime
             ["Operators:BindAddress"] = "127.0.0.1",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "Error",
+            ["Logging:LogLevel:Microsoft.EntityFrameworkCore.Database.Command"] = "None",
+            ["Jobs:Enabled"] = "false",
         };
         foreach (var (key, value) in Settings)
         {

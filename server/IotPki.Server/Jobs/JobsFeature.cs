@@ -1,0 +1,77 @@
+using Hangfire;
+using Hangfire.Dashboard;
+using Hangfire.PostgreSql;
+using IotPki.Server.Hosting;
+using IotPki.Server.Operators;
+using Microsoft.AspNetCore.Authentication;
+
+namespace IotPki.Server.Jobs;
+
+/// <summary>Hangfire on PostgreSQL: recurring sweeps (never a job per certificate), and the dashboard at
+/// <c>/hangfire</c> on the operator listener.</summary>
+public static class JobsFeature
+{
+    public const string DashboardPath = "/hangfire";
+
+    public static WebApplicationBuilder AddJobs(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<JobsOptions>().BindConfiguration(JobsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        var connectionString = DatabaseConnection.Resolve(builder.Configuration);
+        builder.Services.AddHangfire(c => c
+            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            .UseSimpleAssemblyNameTypeSerializer()
+            .UseRecommendedSerializerSettings()
+            .UsePostgreSqlStorage(o => o.UseNpgsqlConnection(connectionString), new PostgreSqlStorageOptions
+            {
+                SchemaName = "hangfire",
+                PrepareSchemaIfNecessary = true,
+                QueuePollInterval = TimeSpan.FromSeconds(5),
+            }));
+        var options = builder.Configuration.GetSection(JobsOptions.Section).Get<JobsOptions>() ?? new JobsOptions();
+        if (options.Enabled)
+        {
+            builder.Services.AddHangfireServer(s => s.WorkerCount = options.WorkerCount);
+        }
+        builder.Services.AddScoped<ExpirySweep>();
+        return builder;
+    }
+
+    public static WebApplication MapJobs(this WebApplication app)
+    {
+        app.UseWhen(http => http.Request.Path.StartsWithSegments(DashboardPath), branch => branch.Use(async (http, next) =>
+        {
+            if (TlsListener.PurposeOf(http) != ListenerEndpoints.Operator)
+            {
+                http.Response.StatusCode = StatusCodes.Status404NotFound;
+                return;
+            }
+            if (http.User.Identity?.IsAuthenticated != true)
+            {
+                await http.ChallengeAsync(OperatorAuthenticationHandler.SchemeName);
+                return;
+            }
+            if (!http.User.IsInRole(OperatorRole.Admin) && !http.User.IsInRole(OperatorRole.Viewer))
+            {
+                await http.ForbidAsync(OperatorAuthenticationHandler.SchemeName);
+                return;
+            }
+            await next(http);
+        }));
+        app.UseHangfireDashboard(DashboardPath, new DashboardOptions
+        {
+            Authorization = [new OperatorDashboardAuthorization()],
+            IsReadOnlyFunc = context => !context.GetHttpContext().User.IsInRole(OperatorRole.Admin),
+            DashboardTitle = "IotPki jobs",
+            DisplayStorageConnectionString = false,
+        });
+        return app;
+    }
+
+    /// <summary>Registers the recurring sweeps; called once the database is migrated.</summary>
+    public static void ScheduleRecurringJobs(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<JobsOptions>>().Value;
+        services.GetRequiredService<IRecurringJobManager>().AddOrUpdate<ExpirySweep>(
+            ExpirySweep.RecurringJobId, sweep => sweep.RunAsync(CancellationToken.None), options.ExpirySweepCron);
+    }
+}
