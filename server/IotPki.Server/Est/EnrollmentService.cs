@@ -65,19 +65,7 @@ public sealed partial class EnrollmentService(
             device.BootstrapThumbprint = context.ClientThumbprint;
             device.ReprovisionAllowed = false;
         }
-        db.Certificates.Add(new CertificateRecord
-        {
-            Serial = issued.SerialHex,
-            DeviceId = device.Id,
-            Kind = "operational",
-            Subject = issued.Certificate.Subject,
-            Thumbprint = issued.Thumbprint,
-            NotBefore = issued.NotBefore,
-            NotAfter = issued.NotAfter,
-            Status = CertificateStatus.Valid,
-            IssuedAt = now,
-            Pem = issued.Pem,
-        });
+        db.Certificates.Add(CertificateRecord.Issued(issued, "operational", device.Id, now));
         db.EnrollmentAttempts.Add(Attempt(context, device.Id, "issued", null, issued.SerialHex, now));
         AuditLog.Add(db, now, context.Operation == EstOperation.SimpleEnroll ? "certificate.issued" : "certificate.renewed",
             context.Actor, device.Id, context.SourceAddress, $"serial {issued.SerialHex}, valid until {issued.NotAfter:u}");

@@ -34,18 +34,7 @@ public sealed class OperatorCertificates(IotPkiDbContext db, PkiState pki, IOpti
             kind == CertificateKind.Operator ? role : OperatorRole.Service);
         var now = clock.GetUtcNow();
         var kindName = kind == CertificateKind.Operator ? "operator" : "service";
-        db.Certificates.Add(new CertificateRecord
-        {
-            Serial = issued.SerialHex,
-            Kind = kindName,
-            Subject = issued.Certificate.Subject,
-            Thumbprint = issued.Thumbprint,
-            NotBefore = issued.NotBefore,
-            NotAfter = issued.NotAfter,
-            Status = CertificateStatus.Valid,
-            IssuedAt = now,
-            Pem = issued.Pem,
-        });
+        db.Certificates.Add(CertificateRecord.Issued(issued, kindName, null, now));
         AuditLog.Add(db, now, $"{kindName}.certificate.issued", actor, detail: $"{name} ({role ?? kindName}), serial {issued.SerialHex}");
         await db.SaveChangesAsync(ct);
 

@@ -30,18 +30,7 @@ public sealed partial class PkiInitializer(
         var (tlsCertificate, issued) = ServerTlsCertificate.LoadOrIssue(o, issuer, clock);
         if (issued is not null)
         {
-            db.Certificates.Add(new CertificateRecord
-            {
-                Serial = issued.SerialHex,
-                Kind = "server",
-                Subject = issued.Certificate.Subject,
-                Thumbprint = issued.Thumbprint,
-                NotBefore = issued.NotBefore,
-                NotAfter = issued.NotAfter,
-                Status = CertificateStatus.Valid,
-                IssuedAt = clock.GetUtcNow(),
-                Pem = issued.Pem,
-            });
+            db.Certificates.Add(CertificateRecord.Issued(issued, "server", null, clock.GetUtcNow()));
             db.AuditEvents.Add(new AuditEvent
             {
                 At = clock.GetUtcNow(), Action = "certificate.issued", Actor = "system",

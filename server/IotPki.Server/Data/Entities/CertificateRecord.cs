@@ -15,4 +15,19 @@ public sealed class CertificateRecord
     public DateTimeOffset? RevokedAt { get; set; }
     public int? RevocationReason { get; set; }
     public required string Pem { get; set; }
+
+    /// <summary>The row of a certificate the issuing CA just signed.</summary>
+    public static CertificateRecord Issued(IotPki.Pki.IssuedCertificate issued, string kind, string? deviceId, DateTimeOffset now) => new()
+    {
+        Serial = issued.SerialHex,
+        DeviceId = deviceId,
+        Kind = kind,
+        Subject = issued.Certificate.Subject,
+        Thumbprint = issued.Thumbprint,
+        NotBefore = issued.NotBefore,
+        NotAfter = issued.NotAfter,
+        Status = CertificateStatus.Valid,
+        IssuedAt = now,
+        Pem = issued.Pem,
+    };
 }
