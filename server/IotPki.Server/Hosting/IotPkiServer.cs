@@ -3,6 +3,7 @@ using IotPki.Server.Fleet;
 using IotPki.Server.Jobs;
 using IotPki.Server.Operators;
 using IotPki.Server.Pki;
+using IotPki.Server.Revocation;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace IotPki.Server.Hosting;
@@ -19,6 +20,7 @@ public static class IotPkiServer
         builder.AddEst();
         builder.AddFleetApi();
         builder.AddJobs();
+        builder.AddRevocation();
 
         builder.Services.AddSingleton<ListenerEndpoints>();
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
@@ -29,6 +31,7 @@ public static class IotPkiServer
             var operators = context.Configuration.GetSection(OperatorOptions.Section).Get<OperatorOptions>() ?? new OperatorOptions();
             kestrel.Limits.MaxRequestBodySize = 1024 * 1024;
             listeners.Register(ListenerEndpoints.Est, kestrel.ListenWithClientCertificates(est.BindAddress, est.Port, pki, ListenerEndpoints.Est));
+            kestrel.ListenForRevocation(context.Configuration, est.BindAddress, listeners);
             listeners.Register(ListenerEndpoints.Operator, kestrel.ListenWithClientCertificates(operators.BindAddress, operators.Port, pki, ListenerEndpoints.Operator));
         });
 
@@ -39,6 +42,7 @@ public static class IotPkiServer
         app.MapEst();
         app.MapFleetApi();
         app.MapJobs();
+        app.MapRevocation();
         return app;
     }
 

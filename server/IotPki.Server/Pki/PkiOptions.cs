@@ -11,7 +11,7 @@ public sealed class PkiOptions
 
     /// <summary>Base URL written into certificates for the CRL distribution point and the OCSP responder.</summary>
     [Required, Url]
-    public string PublicBaseUrl { get; set; } = "https://localhost:8443";
+    public string PublicBaseUrl { get; set; } = "http://localhost:8080";
 
     public TimeSpan OperationalLifetime { get; set; } = TimeSpan.FromDays(30);
 

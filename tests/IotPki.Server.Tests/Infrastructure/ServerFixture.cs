@@ -18,6 +18,8 @@ public class ServerFixture : IAsyncLifetime
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("iotpki-test-").FullName;
     public Uri EstBase { get; private set; } = null!;
     public Uri OperatorBase { get; private set; } = null!;
+    /// <summary>The plain-HTTP listener of CRL and OCSP.</summary>
+    public Uri HttpBase { get; private set; } = null!;
     public string CaBundlePath => Path.Combine(DataDirectory, "pki", ServerTlsCertificate.CaBundleFile);
     public IServiceProvider Services => _app!.Services;
     public PkiState Pki => Services.GetRequiredService<PkiState>();
@@ -33,6 +35,7 @@ public class ServerFixture : IAsyncLifetime
         var listeners = _app.Services.GetRequiredService<ListenerEndpoints>();
         EstBase = listeners.Uri(ListenerEndpoints.Est);
         OperatorBase = listeners.Uri(ListenerEndpoints.Operator);
+        HttpBase = listeners.Uri(IotPki.Server.Revocation.RevocationListener.Name, "http");
         await using var scope = Services.CreateAsyncScope();
         DemoManufacturer = await ActivatorUtilities.CreateInstance<AuthorityStore>(scope.ServiceProvider)
             .LoadAsync(AuthorityRole.DemoManufacturer, Passphrase, CancellationToken.None);
@@ -50,6 +53,7 @@ public class ServerFixture : IAsyncLifetime
             ["Est:BindAddress"] = "127.0.0.1",
             ["Operators:Port"] = "0",
             ["Operators:BindAddress"] = "127.0.0.1",
+            ["Pki:HttpPort"] = "0",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "Error",
             ["Logging:LogLevel:Microsoft.EntityFrameworkCore.Database.Command"] = "None",

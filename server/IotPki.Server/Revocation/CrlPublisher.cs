@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using IotPki.Pki;
+using IotPki.Server.Data;
+using IotPki.Server.Data.Entities;
+using IotPki.Server.Pki;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace IotPki.Server.Revocation;
+
+/// <summary>The current CRL of the issuing CA, kept in memory. Each request asks PostgreSQL a cheap question (how many
+/// revoked certificates, the latest revocation time, the sum of reasons) over the partial index on <c>RevokedAt</c>;
+/// when the answer changes — a revocation by any server instance on the database — or the CRL is older than half its
+/// validity, it is rebuilt.</summary>
+public sealed partial class CrlPublisher(
+    IServiceScopeFactory scopes, PkiState pki, IOptions<RevocationOptions> options, TimeProvider clock, ILogger<CrlPublisher> logger)
+{
+    private readonly SemaphoreSlim _rebuild = new(1, 1);
+    private CrlBuilder? _builder;
+    private volatile Published? _current;
+
+    private sealed record Published(IssuedCrl Crl, RevocationFingerprint Fingerprint);
+
+    /// <summary>What changes whenever the set of revoked certificates changes.</summary>
+    public sealed record RevocationFingerprint(long Count, DateTimeOffset? Latest, long ReasonSum);
+
+    public async Task<IssuedCrl> GetAsync(CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<IotPkiDbContext>();
+        var fingerprint = await FingerprintAsync(db, ct);
+        if (Fresh(_current, fingerprint) is { } crl)
+        {
+            return crl;
+        }
+        await _rebuild.WaitAsync(ct);
+        try
+        {
+            // Another request may have rebuilt it meanwhile. The fingerprint is read before the entries, so a
+            // revocation between the two only causes one more rebuild, never a stale CRL.
+            fingerprint = await FingerprintAsync(db, ct);
+            if (Fresh(_current, fingerprint) is { } rebuilt)
+            {
+                return rebuilt;
+            }
+            var watch = Stopwatch.StartNew();
+            var now = clock.GetUtcNow();
+            // Expired certificates are left off (RFC 5280 §5: a CRL need only list unexpired certificates).
+            var entries = await db.Certificates.AsNoTracking()
+                .Where(c => c.Status == CertificateStatus.Revoked && c.NotAfter > now)
+                .OrderBy(c => c.RevokedAt)
+                .Select(c => new RevokedCertificate(c.Serial, c.RevokedAt ?? c.IssuedAt, c.RevocationReason))
+                .ToListAsync(ct);
+            _builder ??= new CrlBuilder(pki.Issuer.IssuingCa, clock);
+            var issued = _builder.Build(entries, options.Value.CrlValidity);
+            _current = new Published(issued, fingerprint);
+            LogRebuilt(logger, issued.Number.ToString(), issued.EntryCount, issued.Der.Length, watch.ElapsedMilliseconds);
+            return issued;
+        }
+        finally
+        {
+            _rebuild.Release();
+        }
+    }
+
+    private IssuedCrl? Fresh(Published? current, RevocationFingerprint fingerprint) =>
+        current is not null && current.Fingerprint == fingerprint
+            && clock.GetUtcNow() - current.Crl.ThisUpdate < options.Value.CrlValidity / 2
+            ? current.Crl
+            : null;
+
+    private static async Task<RevocationFingerprint> FingerprintAsync(IotPkiDbContext db, CancellationToken ct)
+    {
+        var rows = await db.Database.SqlQueryRaw<RevocationFingerprint>(
+            """
+            SELECT count(*) AS "Count", max("RevokedAt") AS "Latest", coalesce(sum(coalesce("RevocationReason", 0)), 0)::bigint AS "ReasonSum"
+            FROM certificates WHERE "RevokedAt" IS NOT NULL AND "Status" = 'revoked'
+            """).ToListAsync(ct);
+        return rows.Single();
+    }
+
+    [LoggerMessage(LogLevel.Information, "CRL {Number} built: {Entries} entries, {Bytes} bytes, {Milliseconds} ms")]
+    private static partial void LogRebuilt(ILogger logger, string number, int entries, int bytes, long milliseconds);
+}

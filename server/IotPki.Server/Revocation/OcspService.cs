@@ -1,0 +1,81 @@
+using IotPki.Pki;
+using IotPki.Server.Pki;
+using Microsoft.Extensions.Options;
+
+namespace IotPki.Server.Revocation;
+
+/// <summary>The OCSP responder of this instance, created on first use once the issuing CA is loaded.</summary>
+public sealed partial class OcspService(
+    PkiState pki, CertificateStatusStore store, IOptions<RevocationOptions> options, TimeProvider clock, ILogger<OcspService> logger)
+{
+    private OcspResponder? _responder;
+
+    public async Task<byte[]> RespondAsync(ReadOnlyMemory<byte> request, CancellationToken ct)
+    {
+        var responder = _responder ??= new OcspResponder(pki.Issuer.IssuingCa, store, clock, options.Value.OcspValidity);
+        OcspAnswer answer;
+        try
+        {
+            answer = await responder.RespondAsync(request, ct);
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException or InvalidOperationException && !ct.IsCancellationRequested)
+        {
+            LogStoreFailed(logger, e.GetType().Name);
+            return OcspResponder.InternalError;
+        }
+        if (answer.Outcome == OcspOutcome.Malformed)
+        {
+            LogMalformed(logger, request.Length);
+        }
+        else if (logger.IsEnabled(LogLevel.Debug))
+        {
+            foreach (var (serial, status) in answer.Statuses)
+            {
+                LogAnswered(logger, serial, status);
+            }
+        }
+        return answer.Der;
+    }
+
+    /// <summary>The request of an RFC 6960 appendix A.1 GET: the URL-encoded base64 of the DER request, taken from the
+    /// raw request target (base64 may hold '/' and '+'). Null when it is not base64.</summary>
+    public static byte[]? DecodeGetRequest(string rawTarget, string prefix)
+    {
+        var path = rawTarget;
+        var query = path.IndexOf('?');
+        if (query >= 0)
+        {
+            path = path[..query];
+        }
+        if (!path.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+        string text;
+        try
+        {
+            text = Uri.UnescapeDataString(path[prefix.Length..]);
+        }
+        catch (UriFormatException)
+        {
+            return null;
+        }
+        // Tolerate base64url and missing padding; both are seen in the wild.
+        text = text.Replace('-', '+').Replace('_', '/');
+        if (text.Length % 4 != 0)
+        {
+            text = text.PadRight(text.Length + 4 - text.Length % 4, '=');
+        }
+        var buffer = new byte[text.Length * 3 / 4];
+        return Convert.TryFromBase64String(text, buffer, out var written) ? buffer[..written] : null;
+    }
+
+    [LoggerMessage(LogLevel.Debug, "OCSP {Serial}: {Status}")]
+    private static partial void LogAnswered(ILogger logger, string serial, string status);
+
+    [LoggerMessage(LogLevel.Information, "OCSP request of {Bytes} bytes is malformed")]
+    private static partial void LogMalformed(ILogger logger, int bytes);
+
+    [LoggerMessage(LogLevel.Warning, "OCSP status lookup failed ({Error}); answered internalError")]
+    private static partial void LogStoreFailed(ILogger logger, string error);
+}

@@ -1,0 +1,101 @@
+using IotPki.Pki;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace IotPki.Server.Revocation;
+
+/// <summary>The CRL distribution point and the OCSP responder written into every issued certificate:
+/// <c>GET /crl/issuing.crl</c>, <c>POST /ocsp</c> and <c>GET /ocsp/{base64}</c> (RFC 6960 appendix A), on the plain-HTTP
+/// listener and on the HTTPS listeners.</summary>
+public static class RevocationEndpoints
+{
+    public const string CrlContentType = "application/pkix-crl";
+    public const string OcspRequestContentType = "application/ocsp-request";
+    public const string OcspResponseContentType = "application/ocsp-response";
+    private const string OcspPrefix = "/ocsp/";
+
+    public static WebApplicationBuilder AddRevocation(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<RevocationOptions>().BindConfiguration(RevocationOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<CertificateStatusStore>();
+        builder.Services.AddSingleton<CrlPublisher>();
+        builder.Services.AddSingleton<OcspService>();
+        return builder;
+    }
+
+    public static WebApplication MapRevocation(this WebApplication app)
+    {
+        // The plain-HTTP listener serves CRL and OCSP only: EST, health and the operator API need TLS.
+        app.Use(async (http, next) =>
+        {
+            if (RevocationListener.IsRevocationListener(http) && !RevocationListener.IsRevocationPath(http.Request.Path))
+            {
+                http.Response.StatusCode = StatusCodes.Status404NotFound;
+                return;
+            }
+            await next(http);
+        });
+        app.MapGet("/crl/issuing.crl", GetCrl);
+        app.MapPost("/ocsp", PostOcsp);
+        app.MapGet("/ocsp/{**request}", GetOcsp);
+        return app;
+    }
+
+    private static async Task<FileContentHttpResult> GetCrl(HttpContext http, CrlPublisher publisher, CancellationToken ct)
+    {
+        var crl = await publisher.GetAsync(ct);
+        return TypedResults.File(crl.Der, CrlContentType, lastModified: crl.ThisUpdate);
+    }
+
+    private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> PostOcsp(
+        HttpContext http, OcspService ocsp, IOptions<RevocationOptions> options, CancellationToken ct)
+    {
+        if (!string.Equals(http.Request.ContentType?.Split(';')[0].Trim(), OcspRequestContentType, StringComparison.OrdinalIgnoreCase))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type",
+                detail: $"An OCSP request is posted as {OcspRequestContentType}.");
+        }
+        var limit = options.Value.MaxOcspRequestBytes;
+        if (http.Request.ContentLength > limit)
+        {
+            return TooLarge(limit);
+        }
+        var body = await ReadBoundedAsync(http.Request.Body, limit, ct);
+        if (body is null)
+        {
+            return TooLarge(limit);
+        }
+        return Ocsp(await ocsp.RespondAsync(body, ct));
+    }
+
+    private static async Task<FileContentHttpResult> GetOcsp(HttpContext http, OcspService ocsp, CancellationToken ct)
+    {
+        var rawTarget = http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? http.Request.Path.Value ?? "";
+        var request = OcspService.DecodeGetRequest(rawTarget, OcspPrefix);
+        return Ocsp(request is null ? OcspResponder.MalformedRequest : await ocsp.RespondAsync(request, ct));
+    }
+
+    private static FileContentHttpResult Ocsp(byte[] der) => TypedResults.File(der, OcspResponseContentType);
+
+    private static ProblemHttpResult TooLarge(int limit) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request too large",
+            detail: $"An OCSP request is at most {limit} bytes.");
+
+    /// <summary>The body, or null when it is longer than <paramref name="limit"/>.</summary>
+    private static async Task<byte[]?> ReadBoundedAsync(Stream body, int limit, CancellationToken ct)
+    {
+        var buffer = new byte[limit + 1];
+        var length = 0;
+        int read;
+        while ((read = await body.ReadAsync(buffer.AsMemory(length), ct)) > 0)
+        {
+            length += read;
+            if (length > limit)
+            {
+                return null;
+            }
+        }
+        return buffer[..length];
+    }
+}
