@@ -27,29 +27,29 @@ public static class DeviceEndpoints
         devices.MapPost("/{id}/allow-reprovision", AllowReprovision).RequireAuthorization(OperatorRole.CanChange);
     }
 
-    private static async Task<Results<Ok<Page<DeviceView>>, BadRequest<ProblemDetails>>> List(
+    private static async Task<Results<Ok<Page<DeviceView>>, ProblemHttpResult>> List(
         IotPkiDbContext db, CancellationToken ct, string? state = null, string? manufacturer = null,
         DateTimeOffset? expiringBefore = null, DateTimeOffset? lastSeenBefore = null, string? after = null, int limit = 100)
     {
         if (limit is < 1 or > DeviceQuery.MaxLimit)
         {
-            return TypedResults.BadRequest(Problems.BadRequest($"limit must be between 1 and {DeviceQuery.MaxLimit}."));
+            return TypedResults.Problem(Problems.BadRequest($"limit must be between 1 and {DeviceQuery.MaxLimit}."));
         }
         if (state is not null && state is not (DeviceState.Registered or DeviceState.Pending or DeviceState.Active
             or DeviceState.Suspended or DeviceState.Revoked or DeviceState.Blocked))
         {
-            return TypedResults.BadRequest(Problems.BadRequest($"Unknown state '{state}'."));
+            return TypedResults.Problem(Problems.BadRequest($"Unknown state '{state}'."));
         }
         var page = await new DeviceQuery(state, manufacturer, expiringBefore, lastSeenBefore, after, limit).RunAsync(db, ct);
         return TypedResults.Ok(page);
     }
 
-    private static async Task<Results<Ok<DeviceDetailView>, NotFound<ProblemDetails>>> Show(string id, IotPkiDbContext db, CancellationToken ct)
+    private static async Task<Results<Ok<DeviceDetailView>, ProblemHttpResult>> Show(string id, IotPkiDbContext db, CancellationToken ct)
     {
         var device = await db.Devices.AsNoTracking().Where(d => d.Id == id).Select(DeviceView.From(db.Certificates)).SingleOrDefaultAsync(ct);
         if (device is null)
         {
-            return TypedResults.NotFound(Problems.UnknownDevice(id));
+            return TypedResults.Problem(Problems.UnknownDevice(id));
         }
         var bootstrap = await db.Devices.Where(d => d.Id == id).Select(d => d.BootstrapThumbprint).SingleAsync(ct);
         var certificates = await db.Certificates.AsNoTracking().Where(c => c.DeviceId == id)
@@ -57,12 +57,12 @@ public static class DeviceEndpoints
         return TypedResults.Ok(new DeviceDetailView(device, bootstrap, certificates));
     }
 
-    private static async Task<Results<Created<ImportResultView>, BadRequest<ProblemDetails>, Conflict<ProblemDetails>>> Register(
+    private static async Task<Results<Created<ImportResultView>, ProblemHttpResult>> Register(
         RegisterDeviceRequest request, HttpContext http, DeviceRegistration registration, CancellationToken ct)
     {
         if (request.Serial is null || request.Manufacturer is null)
         {
-            return TypedResults.BadRequest(Problems.BadRequest("serial and manufacturer are required."));
+            return TypedResults.Problem(Problems.BadRequest("serial and manufacturer are required."));
         }
         DeviceRegistration.ImportResult result;
         try
@@ -71,31 +71,35 @@ public static class DeviceEndpoints
         }
         catch (RegistrationException e)
         {
-            return TypedResults.BadRequest(Problems.BadRequest(e.Message, "unknown_manufacturer"));
+            return TypedResults.Problem(Problems.BadRequest(e.Message, "unknown_manufacturer"));
         }
         if (result.Errors.Count > 0)
         {
-            return TypedResults.BadRequest(Problems.BadRequest(result.Errors[0], "invalid_serial"));
+            return TypedResults.Problem(Problems.BadRequest(result.Errors[0], "invalid_serial"));
         }
         if (result.AlreadyRegistered > 0)
         {
-            return TypedResults.Conflict(Problems.Conflict($"'{request.Serial}' is already registered.", "already_registered"));
+            return TypedResults.Problem(Problems.Conflict($"'{request.Serial}' is already registered.", "already_registered"));
         }
         return TypedResults.Created($"/api/v1/devices/{request.Serial.ToLowerInvariant()}", new ImportResultView(result.Added, 0, []));
     }
 
-    public const int MaxImportBytes = 8 * 1024 * 1024;
+    public const int MaxImportBytes = 4 * 1024 * 1024;
 
-    private static async Task<Results<Ok<ImportResultView>, BadRequest<ProblemDetails>>> Import(
+    private static async Task<Results<Ok<ImportResultView>, ProblemHttpResult>> Import(
         string manufacturer, HttpContext http, DeviceRegistration registration, CancellationToken ct, int firstLine = 1)
     {
         if (firstLine < 1)
         {
-            return TypedResults.BadRequest(Problems.BadRequest("firstLine must be 1 or more."));
+            return TypedResults.Problem(Problems.BadRequest("firstLine must be 1 or more."));
+        }
+        if (http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+        {
+            size.MaxRequestBodySize = MaxImportBytes + 1; // our own bound below answers with a problem, not Kestrel's
         }
         if (http.Request.ContentLength is > MaxImportBytes)
         {
-            return TypedResults.BadRequest(Problems.BadRequest($"The CSV is larger than {MaxImportBytes} bytes.", "request_too_large"));
+            return TypedResults.Problem(Problems.BadRequest($"The CSV is larger than {MaxImportBytes} bytes.", "request_too_large"));
         }
         using var limited = new StreamReader(new LengthLimitedStream(http.Request.Body, MaxImportBytes));
         try
@@ -105,25 +109,25 @@ public static class DeviceEndpoints
         }
         catch (RegistrationException e)
         {
-            return TypedResults.BadRequest(Problems.BadRequest(e.Message, "unknown_manufacturer"));
+            return TypedResults.Problem(Problems.BadRequest(e.Message, "unknown_manufacturer"));
         }
         catch (InvalidDataException e)
         {
-            return TypedResults.BadRequest(Problems.BadRequest(e.Message, "request_too_large"));
+            return TypedResults.Problem(Problems.BadRequest(e.Message, "request_too_large"));
         }
     }
 
-    private static async Task<Results<Ok<StateChangeView>, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> ChangeStateAsync(
+    private static async Task<Results<Ok<StateChangeView>, ProblemHttpResult>> ChangeStateAsync(
         string id, string to, string[] from, string action, HttpContext http, IotPkiDbContext db, TimeProvider clock, CancellationToken ct)
     {
         var device = await db.Devices.SingleOrDefaultAsync(d => d.Id == id, ct);
         if (device is null)
         {
-            return TypedResults.NotFound(Problems.UnknownDevice(id));
+            return TypedResults.Problem(Problems.UnknownDevice(id));
         }
         if (!from.Contains(device.State))
         {
-            return TypedResults.Conflict(Problems.Conflict($"Device '{id}' is {device.State}.", "wrong_state"));
+            return TypedResults.Problem(Problems.Conflict($"Device '{id}' is {device.State}.", "wrong_state"));
         }
         var before = device.State;
         device.State = to;
@@ -132,7 +136,7 @@ public static class DeviceEndpoints
         return TypedResults.Ok(new StateChangeView(id, to));
     }
 
-    private static async Task<Results<Ok<StateChangeView>, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> ReinstateAsync(
+    private static async Task<Results<Ok<StateChangeView>, ProblemHttpResult>> ReinstateAsync(
         string id, HttpContext http, IotPkiDbContext db, TimeProvider clock, CancellationToken ct)
     {
         var enrolled = await db.Devices.Where(d => d.Id == id).Select(d => d.EnrolledAt != null).SingleOrDefaultAsync(ct);
@@ -141,17 +145,17 @@ public static class DeviceEndpoints
     }
 
     /// <summary>Lets the device's bootstrap certificate (or a new one) enroll again: clears the recorded bootstrap.</summary>
-    private static async Task<Results<Ok<StateChangeView>, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> AllowReprovision(
+    private static async Task<Results<Ok<StateChangeView>, ProblemHttpResult>> AllowReprovision(
         string id, HttpContext http, IotPkiDbContext db, TimeProvider clock, CancellationToken ct)
     {
         var device = await db.Devices.SingleOrDefaultAsync(d => d.Id == id, ct);
         if (device is null)
         {
-            return TypedResults.NotFound(Problems.UnknownDevice(id));
+            return TypedResults.Problem(Problems.UnknownDevice(id));
         }
         if (device.State is DeviceState.Revoked or DeviceState.Blocked)
         {
-            return TypedResults.Conflict(Problems.Conflict($"Device '{id}' is {device.State}; it cannot be re-provisioned.", "wrong_state"));
+            return TypedResults.Problem(Problems.Conflict($"Device '{id}' is {device.State}; it cannot be re-provisioned.", "wrong_state"));
         }
         device.BootstrapThumbprint = null;
         device.ReprovisionAllowed = true;

@@ -22,17 +22,17 @@ public static class EnrollmentEndpoints
             DecideAsync(id, DeviceState.Blocked, "enrollment.rejected", http, db, clock, ct)).RequireAuthorization(OperatorRole.CanChange);
     }
 
-    private static async Task<Results<Ok<StateChangeView>, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> DecideAsync(
+    private static async Task<Results<Ok<StateChangeView>, ProblemHttpResult>> DecideAsync(
         string id, string to, string action, HttpContext http, IotPkiDbContext db, TimeProvider clock, CancellationToken ct)
     {
         var device = await db.Devices.SingleOrDefaultAsync(d => d.Id == id, ct);
         if (device is null)
         {
-            return TypedResults.NotFound(Problems.UnknownDevice(id));
+            return TypedResults.Problem(Problems.UnknownDevice(id));
         }
         if (device.State != DeviceState.Pending)
         {
-            return TypedResults.Conflict(Problems.Conflict($"Device '{id}' is {device.State}, not pending.", "not_pending"));
+            return TypedResults.Problem(Problems.Conflict($"Device '{id}' is {device.State}, not pending.", "not_pending"));
         }
         device.State = to;
         AuditLog.Add(db, clock.GetUtcNow(), action, CallerIdentity.Actor(http.User), id, http.Connection.RemoteIpAddress?.ToString());

@@ -17,26 +17,26 @@ public static class ManufacturerEndpoints
         manufacturers.MapGet("/", async (IotPkiDbContext db, CancellationToken ct) =>
             TypedResults.Ok(await db.Manufacturers.AsNoTracking().OrderBy(m => m.Name).Select(ManufacturerView.FromEntity).ToListAsync(ct)))
             .RequireAuthorization(OperatorRole.CanRead);
-        manufacturers.MapGet("/{name}/ca", async Task<Results<ContentHttpResult, NotFound<ProblemDetails>>> (string name, IotPkiDbContext db, CancellationToken ct) =>
+        manufacturers.MapGet("/{name}/ca", async Task<Results<ContentHttpResult, ProblemHttpResult>> (string name, IotPkiDbContext db, CancellationToken ct) =>
             await db.Manufacturers.AsNoTracking().Where(m => m.Name == name).Select(m => m.CaCertificatePem).SingleOrDefaultAsync(ct) is { } pem
                 ? TypedResults.Text(pem, "application/x-pem-file")
-                : TypedResults.NotFound(Problems.BadRequest($"No manufacturer '{name}'.", "unknown_manufacturer")))
+                : TypedResults.Problem(Problems.BadRequest($"No manufacturer '{name}'.", "unknown_manufacturer")))
             .RequireAuthorization(OperatorRole.CanRead);
         manufacturers.MapPost("/", Register).RequireAuthorization(OperatorRole.CanChange);
         manufacturers.MapPut("/{name}/unregistered-policy", SetPolicy).RequireAuthorization(OperatorRole.CanChange);
     }
 
-    private static async Task<Results<Created<ManufacturerView>, BadRequest<ProblemDetails>>> Register(
+    private static async Task<Results<Created<ManufacturerView>, ProblemHttpResult>> Register(
         RegisterManufacturerRequest request, HttpContext http, ManufacturerRegistration registration, IotPkiDbContext db, CancellationToken ct)
     {
         if (!BootstrapIdentity.TryParseField(request.DeviceIdField ?? "cn", out var field))
         {
-            return TypedResults.BadRequest(Problems.BadRequest("deviceIdField must be cn or serialNumber."));
+            return TypedResults.Problem(Problems.BadRequest("deviceIdField must be cn or serialNumber."));
         }
         var policy = request.UnregisteredPolicy ?? UnregisteredPolicy.Refuse;
         if (!UnregisteredPolicy.IsValid(policy))
         {
-            return TypedResults.BadRequest(Problems.BadRequest("unregisteredPolicy must be refuse, pending or auto-approve."));
+            return TypedResults.Problem(Problems.BadRequest("unregisteredPolicy must be refuse, pending or auto-approve."));
         }
         try
         {
@@ -46,23 +46,23 @@ public static class ManufacturerEndpoints
         }
         catch (RegistrationException e)
         {
-            return TypedResults.BadRequest(Problems.BadRequest(e.Message, "invalid_manufacturer"));
+            return TypedResults.Problem(Problems.BadRequest(e.Message, "invalid_manufacturer"));
         }
     }
 
     public sealed record PolicyRequest(string Policy);
 
-    private static async Task<Results<Ok<ManufacturerView>, BadRequest<ProblemDetails>, NotFound<ProblemDetails>>> SetPolicy(
+    private static async Task<Results<Ok<ManufacturerView>, ProblemHttpResult>> SetPolicy(
         string name, PolicyRequest request, HttpContext http, IotPkiDbContext db, TimeProvider clock, CancellationToken ct)
     {
         if (!UnregisteredPolicy.IsValid(request.Policy))
         {
-            return TypedResults.BadRequest(Problems.BadRequest("policy must be refuse, pending or auto-approve."));
+            return TypedResults.Problem(Problems.BadRequest("policy must be refuse, pending or auto-approve."));
         }
         var m = await db.Manufacturers.SingleOrDefaultAsync(x => x.Name == name, ct);
         if (m is null)
         {
-            return TypedResults.NotFound(Problems.BadRequest($"No manufacturer '{name}'.", "unknown_manufacturer"));
+            return TypedResults.Problem(Problems.BadRequest($"No manufacturer '{name}'.", "unknown_manufacturer"));
         }
         m.UnregisteredPolicy = request.Policy;
         AuditLog.Add(db, clock.GetUtcNow(), "manufacturer.policy-changed", CallerIdentity.Actor(http.User),

@@ -111,6 +111,26 @@ public sealed class FleetOperationsTests(FleetOperationsTests.Fixture server) : 
     }
 
     [Fact]
+    public async Task An_import_over_the_size_limit_is_refused_with_a_problem_and_nothing_is_registered()
+    {
+        using var client = Admin();
+        var lines = Enumerable.Range(0, 400_000).Select(i => $"huge-{i:D7}");
+        var csv = string.Join('\n', lines);
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/devices/import?manufacturer=demo")
+        {
+            Content = new StringContent(csv, Encoding.UTF8, "text/csv"),
+        };
+        request.Headers.ExpectContinue = true; // the server answers from the headers alone, before the body is sent
+
+        using var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(0L, await server.Database.ScalarAsync<long>("SELECT count(*) FROM devices WHERE \"Id\" LIKE 'huge-%'"));
+    }
+
+    [Fact]
     public async Task A_pending_device_waits_with_202_until_approved_and_a_rejected_one_is_blocked()
     {
         using var makerCa = TestPki.NewCa("Pending Maker CA");
