@@ -28,7 +28,18 @@ public sealed partial class CrlPublisher(
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<IotPkiDbContext>();
-        var fingerprint = await FingerprintAsync(db, ct);
+        RevocationFingerprint fingerprint;
+        try
+        {
+            fingerprint = await FingerprintAsync(db, ct);
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException && _current is { } last
+            && clock.GetUtcNow() < last.Crl.NextUpdate && !ct.IsCancellationRequested)
+        {
+            // PostgreSQL is away: the last CRL is still valid until its nextUpdate, and better than none.
+            LogServedStale(logger, e.GetType().Name);
+            return last.Crl;
+        }
         if (Fresh(_current, fingerprint) is { } crl)
         {
             return crl;
@@ -78,6 +89,9 @@ public sealed partial class CrlPublisher(
             """).ToListAsync(ct);
         return rows.Single();
     }
+
+    [LoggerMessage(LogLevel.Warning, "Revocation state unreadable ({Error}); served the last CRL")]
+    private static partial void LogServedStale(ILogger logger, string error);
 
     [LoggerMessage(LogLevel.Information, "CRL {Number} built: {Entries} entries, {Bytes} bytes, {Milliseconds} ms")]
     private static partial void LogRebuilt(ILogger logger, string number, int entries, int bytes, long milliseconds);
