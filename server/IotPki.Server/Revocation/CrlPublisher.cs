@@ -33,7 +33,7 @@ public sealed partial class CrlPublisher(
         {
             fingerprint = await FingerprintAsync(db, ct);
         }
-        catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException && _current is { } last
+        catch (Exception e) when (DatabaseFailure.Is(e) && _current is { } last
             && clock.GetUtcNow() < last.Crl.NextUpdate && !ct.IsCancellationRequested)
         {
             // PostgreSQL is away: the last CRL is still valid until its nextUpdate, and better than none.

@@ -18,7 +18,7 @@ public sealed partial class OcspService(
         {
             answer = await responder.RespondAsync(request, ct);
         }
-        catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException or InvalidOperationException && !ct.IsCancellationRequested)
+        catch (Exception e) when (DatabaseFailure.Is(e) && !ct.IsCancellationRequested)
         {
             LogStoreFailed(logger, e.GetType().Name);
             return OcspResponder.InternalError;
