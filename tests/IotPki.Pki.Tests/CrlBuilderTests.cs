@@ -59,6 +59,25 @@ public sealed class CrlBuilderTests : IDisposable
     }
 
     [Fact]
+    public void An_empty_CRL_and_a_full_one_read_back_with_dotnet_and_keep_revocation_dates_after_2049()
+    {
+        var builder = new CrlBuilder(_issuing, _clock);
+        var late = new DateTimeOffset(2051, 1, 2, 3, 4, 5, TimeSpan.Zero);
+
+        var empty = builder.Build([], TimeSpan.FromHours(1));
+        var full = builder.Build([new RevokedCertificate("0000ff", late, 9)], TimeSpan.FromHours(1));
+
+        Assert.Null(new X509CrlParser().ReadCrl(empty.Der).GetRevokedCertificates());
+        CertificateRevocationListBuilder.Load(empty.Der, out BigInteger emptyNumber);
+        Assert.Equal(empty.Number, emptyNumber);
+        CertificateRevocationListBuilder.Load(full.Der, out BigInteger fullNumber);
+        Assert.Equal(full.Number, fullNumber);
+        var entry = new X509CrlParser().ReadCrl(full.Der).GetRevokedCertificate(new Org.BouncyCastle.Math.BigInteger("ff", 16));
+        Assert.Equal(late.UtcDateTime, entry.RevocationDate);
+        Assert.Equal(CrlReason.PrivilegeWithdrawn, ReasonOf(entry));
+    }
+
+    [Fact]
     public void A_CRL_signed_by_another_CA_does_not_verify_with_our_key()
     {
         using var other = CertificateAuthority.CreateRoot("Other", TimeSpan.FromDays(10), DateTimeOffset.UtcNow);
