@@ -72,6 +72,31 @@ public sealed partial class CrlEndpointTests(ServerFixture server) : IClassFixtu
     }
 
     [Fact]
+    public async Task Two_instances_on_one_database_serve_the_same_revocations_and_OCSP_agrees()
+    {
+        using var scenario = new RevocationScenario(server);
+        scenario.WriteCaFiles();
+        await using var second = await server.StartServerAsync(Directory.CreateTempSubdirectory("iotpki-second-").FullName);
+        var secondBase = second.Services.GetRequiredService<IotPki.Server.Hosting.ListenerEndpoints>().Uri(IotPki.Server.Revocation.RevocationListener.Name, "http");
+        using var http = new HttpClient();
+        using var device = await scenario.EnrollAsync("crl-two-instances");
+        var serial = new Org.BouncyCastle.Math.BigInteger(RevocationScenario.SerialHex(device), 16);
+        Assert.Null(new X509CrlParser().ReadCrl(await http.GetByteArrayAsync(new Uri(secondBase, "/crl/issuing.crl"))).GetRevokedCertificate(serial));
+
+        await scenario.RevokeAsync(device); // as the first instance's revocation would
+
+        foreach (var instance in new[] { server.HttpBase, secondBase })
+        {
+            var crl = new X509CrlParser().ReadCrl(await http.GetByteArrayAsync(new Uri(instance, "/crl/issuing.crl")));
+            Assert.NotNull(crl.GetRevokedCertificate(serial));
+        }
+        var run = await scenario.ShellAsync($"openssl ocsp -issuer issuing.pem -cert crl-two-instances.pem -url '{new Uri(secondBase, "/ocsp")}' -CAfile ca.pem 2>&1");
+        Assert.True(run.ExitCode == 0, run.Stdout);
+        Assert.Contains("crl-two-instances.pem: revoked", run.Stdout);
+        await second.StopAsync();
+    }
+
+    [Fact]
     public async Task An_expired_revoked_certificate_is_left_off()
     {
         using var scenario = new RevocationScenario(server);
