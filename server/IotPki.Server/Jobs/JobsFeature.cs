@@ -17,16 +17,23 @@ public static class JobsFeature
     {
         builder.Services.AddOptions<JobsOptions>().BindConfiguration(JobsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         var connectionString = DatabaseConnection.Resolve(builder.Configuration);
-        builder.Services.AddHangfire(c => c
-            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
-            .UseSimpleAssemblyNameTypeSerializer()
-            .UseRecommendedSerializerSettings()
-            .UsePostgreSqlStorage(o => o.UseNpgsqlConnection(connectionString), new PostgreSqlStorageOptions
+        // This host's storage, from DI: Hangfire's static JobStorage.Current is never set, so hosts in one process
+        // (the tests run many) never share or outlive each other's storage.
+        builder.Services.AddSingleton<JobStorage>(_ =>
+        {
+            var storageOptions = new PostgreSqlStorageOptions
             {
                 SchemaName = "hangfire",
                 PrepareSchemaIfNecessary = true,
                 QueuePollInterval = TimeSpan.FromSeconds(5),
-            }));
+            };
+            return new PostgreSqlStorage(new Hangfire.PostgreSql.Factories.NpgsqlConnectionFactory(connectionString, storageOptions), storageOptions);
+        });
+        builder.Services.AddHangfire((services, c) => c
+            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            .UseSimpleAssemblyNameTypeSerializer()
+            .UseRecommendedSerializerSettings()
+            .UseLogProvider(new AppScopedLogProvider(services.GetRequiredService<ILoggerFactory>())));
         var options = builder.Configuration.GetSection(JobsOptions.Section).Get<JobsOptions>() ?? new JobsOptions();
         if (options.Enabled)
         {
@@ -63,7 +70,7 @@ public static class JobsFeature
             IsReadOnlyFunc = context => !context.GetHttpContext().User.IsInRole(OperatorRole.Admin),
             DashboardTitle = "IotPki jobs",
             DisplayStorageConnectionString = false,
-        });
+        }, app.Services.GetRequiredService<JobStorage>());
         return app;
     }
 
