@@ -1,0 +1,304 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
+
+namespace IotPki.Agent;
+
+/// <summary>The agent's loop: recover the state directory, prove a pending identity, enroll with the bootstrap
+/// certificate when there is no usable identity, hold the broker session, and rotate at the policy's instant or on
+/// the server's renew command. A rotation keeps the old identity until the new one has connected once.</summary>
+public sealed class DeviceAgent
+{
+    private readonly AgentOptions _options;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _clock;
+    private readonly TrustBundle _trust;
+    private readonly EstClient _est;
+    private readonly IBrokerConnector _broker;
+    private readonly RotationPolicy _policy;
+    private string? _dueSerial;
+    private DateTimeOffset _due;
+
+    public DeviceAgent(AgentOptions options, ILogger logger, TimeProvider? clock = null, IBrokerConnector? broker = null,
+        Action<string>? checkpoint = null)
+    {
+        _options = options;
+        _logger = logger;
+        _clock = clock ?? TimeProvider.System;
+        _trust = TrustBundle.Load(options.TrustBundlePath);
+        _est = new EstClient(options.EstUrl!, _trust);
+        _broker = broker ?? (options.BrokerUrl is { } url
+            ? new MqttBrokerConnector(url, _trust, logger)
+            : new LocalVerificationConnector(_trust, _clock));
+        _policy = new RotationPolicy(options.RenewalFraction, options.RenewalJitter, options.ClockSkew);
+        Store = new IdentityStore(options.StateDirectory, logger, checkpoint);
+    }
+
+    public IdentityStore Store { get; }
+
+    /// <summary>Raised each time the agent holds a proven identity (its serial), after a connect or a rotation.</summary>
+    public event Action<string>? IdentityReady;
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        Store.Recover();
+        _logger.LogInformation("Agent starting with state in {StateDirectory} (current {Current}, pending {Pending})",
+            Store.Root, Store.CurrentSerial ?? "none", Store.PendingSerial ?? "none");
+        IBrokerSession? session = null;
+        var reconnect = new Backoff(_options.BackoffInitial, _options.BackoffMax);
+        try
+        {
+            while (true)
+            {
+                ct.ThrowIfCancellationRequested();
+                if (Store.PendingSerial is not null)
+                {
+                    var proven = await ProvePendingAsync(ct).ConfigureAwait(false);
+                    if (proven is not null)
+                    {
+                        await DisposeAsync(session).ConfigureAwait(false);
+                        session = proven;
+                    }
+                }
+
+                using var current = Store.LoadCurrent();
+                if (current is null)
+                {
+                    await EnrollAsync(ct).ConfigureAwait(false);
+                    continue;
+                }
+                if (_policy.HasExpired(current.Certificate, _clock.GetUtcNow()))
+                {
+                    _logger.LogWarning("The certificate {Serial} expired on {NotAfter:u} while the device was offline: falling back to bootstrap enrollment",
+                        current.Serial, current.Certificate.NotAfter.ToUniversalTime());
+                    await DisposeAsync(session).ConfigureAwait(false);
+                    session = null;
+                    await EnrollAsync(ct).ConfigureAwait(false);
+                    continue;
+                }
+                if (session is null)
+                {
+                    try
+                    {
+                        session = await _broker.ConnectAsync(current, ct).ConfigureAwait(false);
+                        reconnect.Reset();
+                        _logger.LogInformation("Connected as {DeviceId} with certificate {Serial}", current.DeviceId, current.Serial);
+                    }
+                    catch (BrokerRefusedException e)
+                    {
+                        // Perhaps revoked: simplereenroll tells us (and stops the agent) or gives us a fresh identity.
+                        _logger.LogError("The broker refused certificate {Serial}: {Reason}; asking EST for a new certificate", current.Serial, e.Reason);
+                        await RenewAsync(current, ct).ConfigureAwait(false);
+                        continue;
+                    }
+                    catch (Exception e) when (IsTransient(e, ct))
+                    {
+                        var wait = reconnect.Next();
+                        _logger.LogWarning("Cannot reach the broker ({Error}); retrying in {Delay}", e.Message, wait);
+                        await Task.Delay(wait, _clock, ct).ConfigureAwait(false);
+                        if (reconnect.Attempt % 5 == 0)
+                        {
+                            // A broker that drops the TLS handshake may be refusing a revoked certificate: EST says so.
+                            _logger.LogWarning("{Attempts} failed broker connections with certificate {Serial}; asking EST for a new certificate",
+                                reconnect.Attempt, current.Serial);
+                            await RenewAsync(current, ct).ConfigureAwait(false);
+                        }
+                        continue;
+                    }
+                }
+                IdentityReady?.Invoke(current.Serial);
+
+                if (_dueSerial != current.Serial)
+                {
+                    _dueSerial = current.Serial;
+                    _due = _policy.RenewalTime(current.Certificate);
+                    _logger.LogInformation("Certificate {Serial} is valid until {NotAfter:u}; renewal at {Due:u}",
+                        current.Serial, current.Certificate.NotAfter.ToUniversalTime(), _due);
+                }
+                var delay = _due - _clock.GetUtcNow();
+                if (delay > TimeSpan.Zero)
+                {
+                    using var wake = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    var timer = Task.Delay(delay < TimeSpan.FromHours(1) ? delay : TimeSpan.FromHours(1), _clock, wake.Token);
+                    var woke = await Task.WhenAny(timer, session.RenewRequested, session.Closed).ConfigureAwait(false);
+                    await wake.CancelAsync().ConfigureAwait(false);
+                    ct.ThrowIfCancellationRequested();
+                    if (woke == session.Closed)
+                    {
+                        await DisposeAsync(session).ConfigureAwait(false);
+                        session = null;
+                        continue;
+                    }
+                    if (woke == timer)
+                    {
+                        continue;
+                    }
+                    _logger.LogInformation("Rotating certificate {Serial} on the server's renew command", current.Serial);
+                }
+                else
+                {
+                    _logger.LogInformation("Rotating certificate {Serial}: renewal time reached", current.Serial);
+                }
+                await RenewAsync(current, ct).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            await DisposeAsync(session).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Proves the pending identity by connecting with it: promoted on success, discarded when refused.</summary>
+    private async Task<IBrokerSession?> ProvePendingAsync(CancellationToken ct)
+    {
+        var backoff = new Backoff(_options.BackoffInitial, _options.BackoffMax);
+        while (true)
+        {
+            using var pending = Store.LoadPending();
+            if (pending is null)
+            {
+                return null;
+            }
+            try
+            {
+                var session = await _broker.ConnectAsync(pending, ct).ConfigureAwait(false);
+                Store.PromotePending();
+                _logger.LogInformation("New certificate {Serial} proven by a broker connection; it is now current and the previous identity is retired",
+                    pending.Serial);
+                return session;
+            }
+            catch (BrokerRefusedException e)
+            {
+                _logger.LogError("The new certificate {Serial} was refused ({Reason}); discarding it and keeping the current identity", pending.Serial, e.Reason);
+                Store.DiscardPending();
+                return null;
+            }
+            catch (Exception e) when (IsTransient(e, ct))
+            {
+                var wait = backoff.Next();
+                _logger.LogWarning("Cannot prove the new certificate {Serial} yet ({Error}); retrying in {Delay}", pending.Serial, e.Message, wait);
+                await Task.Delay(wait, _clock, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary><c>simplereenroll</c> with the current certificate; an expired one falls back to bootstrap enrollment.</summary>
+    private async Task RenewAsync(DeviceIdentity current, CancellationToken ct)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var csr = Csr(current.DeviceId, key);
+        X509Certificate2 issued;
+        try
+        {
+            using var tls = current.ToTlsCertificate();
+            issued = await WithBackoffAsync("simplereenroll", () => _est.SimpleReenrollAsync(tls, csr, ct), ct).ConfigureAwait(false);
+        }
+        catch (EstRefusalException e) when (e.Reason == "certificate_expired")
+        {
+            _logger.LogWarning("The server says certificate {Serial} has expired ({Detail}): falling back to bootstrap enrollment", current.Serial, e.Detail);
+            await EnrollAsync(ct).ConfigureAwait(false);
+            return;
+        }
+        await StageAsync(key, issued, ct).ConfigureAwait(false);
+        _logger.LogInformation("Renewed: new certificate {Serial} valid until {NotAfter:u}, pending until it connects", issued.SerialNumber.ToLowerInvariant(),
+            issued.NotAfter.ToUniversalTime());
+    }
+
+    /// <summary><c>simpleenroll</c> with the bootstrap certificate and a key made here.</summary>
+    private async Task EnrollAsync(CancellationToken ct)
+    {
+        using var bootstrap = X509Certificate2.CreateFromPemFile(_options.BootstrapCertificatePath, _options.BootstrapKeyPath);
+        using var tls = X509CertificateLoader.LoadPkcs12(bootstrap.Export(X509ContentType.Pkcs12), null);
+        var deviceId = BootstrapDeviceId(bootstrap);
+        _logger.LogInformation("Enrolling device {DeviceId} with bootstrap certificate {Thumbprint}", deviceId, bootstrap.Thumbprint);
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var csr = Csr(deviceId, key);
+        var issued = await WithBackoffAsync("simpleenroll", () => _est.SimpleEnrollAsync(tls, csr, ct), ct).ConfigureAwait(false);
+        await StageAsync(key, issued, ct).ConfigureAwait(false);
+        _logger.LogInformation("Enrolled: certificate {Serial} for {DeviceId} valid until {NotAfter:u}", issued.SerialNumber.ToLowerInvariant(), deviceId,
+            issued.NotAfter.ToUniversalTime());
+    }
+
+    private async Task StageAsync(ECDsa key, X509Certificate2 issued, CancellationToken ct)
+    {
+        using var _ = issued;
+        var chain = await WithBackoffAsync("cacerts", () => _est.GetCaCertsAsync(ct), ct).ConfigureAwait(false);
+        if (!_trust.Verifies(issued, chain, new DateTimeOffset(issued.NotBefore.ToUniversalTime()).AddSeconds(1)))
+        {
+            throw new AgentStoppedException($"The issued certificate {issued.SerialNumber} does not chain to the trust bundle {_options.TrustBundlePath}.");
+        }
+        Store.StagePending(key, issued, chain.Where(c => !c.SubjectName.RawData.AsSpan().SequenceEqual(c.IssuerName.RawData)));
+        foreach (var c in chain)
+        {
+            c.Dispose();
+        }
+    }
+
+    private async Task<T> WithBackoffAsync<T>(string operation, Func<Task<T>> call, CancellationToken ct)
+    {
+        var backoff = new Backoff(_options.BackoffInitial, _options.BackoffMax);
+        while (true)
+        {
+            TimeSpan wait;
+            try
+            {
+                return await call().ConfigureAwait(false);
+            }
+            catch (EstRefusalException e) when (e.IsFinal)
+            {
+                _logger.LogCritical("EST {Operation} refused: {Reason}: {Detail}. The agent stops; an operator must re-provision this device",
+                    operation, e.Reason, e.Detail);
+                throw new AgentStoppedException($"EST {operation} refused: {e.Reason}: {e.Detail} The agent stops; an operator must re-provision this device.", e);
+            }
+            catch (EstRefusalException e) when (e.IsPending)
+            {
+                wait = e.RetryAfter is { } after && after > TimeSpan.Zero ? after : backoff.Next();
+                _logger.LogInformation("EST {Operation}: enrollment waits for an operator's approval; asking again in {Delay}", operation, wait);
+            }
+            catch (EstRefusalException e) when (e.Reason != "certificate_expired")
+            {
+                wait = backoff.Next();
+                _logger.LogWarning("EST {Operation} refused ({Status} {Reason}): {Detail}; retrying in {Delay}", operation, (int)e.Status, e.Reason, e.Detail, wait);
+            }
+            catch (Exception e) when (e is not EstRefusalException && IsTransient(e, ct))
+            {
+                wait = backoff.Next();
+                _logger.LogWarning("EST {Operation} failed: {Error}; retrying in {Delay}", operation, e.Message, wait);
+            }
+            await Task.Delay(wait, _clock, ct).ConfigureAwait(false);
+        }
+    }
+
+    private static bool IsTransient(Exception e, CancellationToken ct) =>
+        !ct.IsCancellationRequested && e is HttpRequestException or IOException or TimeoutException or FormatException
+            or System.Net.Sockets.SocketException or OperationCanceledException or MQTTnet.Exceptions.MqttCommunicationException
+            or System.Security.Authentication.AuthenticationException;
+
+    private static byte[] Csr(string deviceId, ECDsa key)
+    {
+        var subject = new X500DistinguishedNameBuilder();
+        subject.AddCommonName(deviceId);
+        return new CertificateRequest(subject.Build(), key, HashAlgorithmName.SHA256).CreateSigningRequest();
+    }
+
+    /// <summary>The device id in a bootstrap certificate: the subject serialNumber when present, else the CN.</summary>
+    public static string BootstrapDeviceId(X509Certificate2 bootstrap)
+    {
+        foreach (var rdn in bootstrap.SubjectName.EnumerateRelativeDistinguishedNames())
+        {
+            if (rdn.GetSingleElementType().Value == "2.5.4.5" && rdn.GetSingleElementValue() is { Length: > 0 } serial)
+            {
+                return serial;
+            }
+        }
+        return bootstrap.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
+    }
+
+    private static async Task DisposeAsync(IBrokerSession? session)
+    {
+        if (session is not null)
+        {
+            await session.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}

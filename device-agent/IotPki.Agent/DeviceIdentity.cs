@@ -1,0 +1,57 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace IotPki.Agent;
+
+/// <summary>A key, its certificate and the chain above it: what the device presents to EST and the broker.</summary>
+public sealed class DeviceIdentity : IDisposable
+{
+    public DeviceIdentity(ECDsa key, X509Certificate2 certificate, IReadOnlyList<X509Certificate2> chain)
+    {
+        Key = key;
+        Certificate = certificate;
+        Chain = chain;
+    }
+
+    public ECDsa Key { get; }
+    public X509Certificate2 Certificate { get; }
+    public IReadOnlyList<X509Certificate2> Chain { get; }
+
+    public string Serial => Certificate.SerialNumber.ToLowerInvariant();
+
+    /// <summary>The device id: the certificate's CN.</summary>
+    public string DeviceId => Certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
+
+    public bool KeyMatchesCertificate()
+    {
+        using var publicKey = Certificate.GetECDsaPublicKey();
+        return publicKey is not null && publicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(Key.ExportSubjectPublicKeyInfo());
+    }
+
+    /// <summary>The certificate with its private key, as TLS client authentication wants it (a fresh copy per use).</summary>
+    public X509Certificate2 ToTlsCertificate()
+    {
+        using var withKey = Certificate.CopyWithPrivateKey(Key);
+        // A PKCS#12 round trip gives SslStream a certificate whose key it can use on every platform.
+        return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);
+    }
+
+    public static DeviceIdentity FromPem(string keyPem, string certificatePem, string chainPem)
+    {
+        var key = ECDsa.Create();
+        key.ImportFromPem(keyPem);
+        var certificate = X509Certificate2.CreateFromPem(certificatePem);
+        var chain = new X509Certificate2Collection();
+        if (chainPem.Contains("-----BEGIN", StringComparison.Ordinal))
+        {
+            chain.ImportFromPem(chainPem);
+        }
+        return new DeviceIdentity(key, certificate, chain.ToList());
+    }
+
+    public void Dispose()
+    {
+        Key.Dispose();
+        Certificate.Dispose();
+    }
+}

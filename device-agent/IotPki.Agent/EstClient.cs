@@ -1,0 +1,108 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json;
+
+namespace IotPki.Agent;
+
+/// <summary>RFC 7030 client: <c>cacerts</c>, <c>simpleenroll</c> with the bootstrap certificate, <c>simplereenroll</c>
+/// with the current operational certificate. Trusts only the configured bundle.</summary>
+public sealed class EstClient(Uri estBase, TrustBundle trust)
+{
+    private readonly Uri _base = NormalizeBase(estBase);
+
+    public async Task<List<X509Certificate2>> GetCaCertsAsync(CancellationToken ct)
+    {
+        using var http = CreateHttp(null);
+        using var response = await http.GetAsync(new Uri(_base, "cacerts"), ct).ConfigureAwait(false);
+        return await ReadCertificatesAsync(response, ct).ConfigureAwait(false);
+    }
+
+    public Task<X509Certificate2> SimpleEnrollAsync(X509Certificate2 bootstrap, byte[] csrDer, CancellationToken ct) =>
+        PostCsrAsync("simpleenroll", bootstrap, csrDer, ct);
+
+    public Task<X509Certificate2> SimpleReenrollAsync(X509Certificate2 current, byte[] csrDer, CancellationToken ct) =>
+        PostCsrAsync("simplereenroll", current, csrDer, ct);
+
+    private async Task<X509Certificate2> PostCsrAsync(string operation, X509Certificate2 clientCertificate, byte[] csrDer, CancellationToken ct)
+    {
+        using var http = CreateHttp(clientCertificate);
+        using var content = new StringContent(Convert.ToBase64String(csrDer, Base64FormattingOptions.InsertLineBreaks), Encoding.ASCII);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/pkcs10");
+        content.Headers.TryAddWithoutValidation("Content-Transfer-Encoding", "base64");
+        using var response = await http.PostAsync(new Uri(_base, operation), content, ct).ConfigureAwait(false);
+        var certificates = await ReadCertificatesAsync(response, ct).ConfigureAwait(false);
+        if (certificates.Count != 1)
+        {
+            throw new FormatException($"The {operation} answer holds {certificates.Count} certificates, not one.");
+        }
+        return certificates[0];
+    }
+
+    private static async Task<List<X509Certificate2>> ReadCertificatesAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        var body = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+        if (response.StatusCode != HttpStatusCode.OK)
+        {
+            throw Refusal(response, body);
+        }
+        return CertsOnlyPkcs7Reader.ReadBase64(body);
+    }
+
+    private static EstRefusalException Refusal(HttpResponseMessage response, string body)
+    {
+        var reason = response.StatusCode == HttpStatusCode.Accepted ? "pending_approval" : "http_" + (int)response.StatusCode;
+        var detail = response.ReasonPhrase ?? "";
+        if (response.Content.Headers.ContentType?.MediaType is { } media && media.Contains("json", StringComparison.OrdinalIgnoreCase))
+        {
+            try
+            {
+                using var json = JsonDocument.Parse(body);
+                if (json.RootElement.TryGetProperty("reason", out var r) && r.ValueKind == JsonValueKind.String)
+                {
+                    reason = r.GetString()!;
+                }
+                if (json.RootElement.TryGetProperty("detail", out var d) && d.ValueKind == JsonValueKind.String)
+                {
+                    detail = d.GetString()!;
+                }
+            }
+            catch (JsonException)
+            {
+            }
+        }
+        TimeSpan? retryAfter = response.Headers.RetryAfter?.Delta
+            ?? (response.Headers.RetryAfter?.Date is { } date ? date - DateTimeOffset.UtcNow : null);
+        return new EstRefusalException(response.StatusCode, reason, detail, retryAfter);
+    }
+
+    private HttpClient CreateHttp(X509Certificate2? clientCertificate)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
+                    certificate is X509Certificate2 c
+                    && (errors & SslPolicyErrors.RemoteCertificateNameMismatch) == 0
+                    && trust.Verifies(c, chain?.ChainElements.Select(e => e.Certificate), DateTimeOffset.UtcNow),
+                ClientCertificates = clientCertificate is null ? null : [clientCertificate],
+                LocalCertificateSelectionCallback = clientCertificate is null ? null : (_, _, _, _, _) => clientCertificate,
+            },
+            ConnectTimeout = TimeSpan.FromSeconds(15),
+        };
+        return new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    private static Uri NormalizeBase(Uri estBase)
+    {
+        var text = estBase.ToString();
+        if (!text.Contains("/.well-known/est", StringComparison.Ordinal))
+        {
+            text = text.TrimEnd('/') + "/.well-known/est";
+        }
+        return new Uri(text.TrimEnd('/') + "/");
+    }
+}

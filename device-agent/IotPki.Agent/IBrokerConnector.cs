@@ -1,0 +1,22 @@
+namespace IotPki.Agent;
+
+/// <summary>Opens the device's session with the broker. A successful connect is what proves a new identity.</summary>
+public interface IBrokerConnector
+{
+    /// <exception cref="BrokerRefusedException">The broker refused this identity (not a network fault).</exception>
+    Task<IBrokerSession> ConnectAsync(DeviceIdentity identity, CancellationToken ct);
+}
+
+/// <summary>A live broker session: completes <see cref="RenewRequested"/> when the server publishes on
+/// <c>devices/&lt;id&gt;/commands/renew</c> and <see cref="Closed"/> when the connection drops.</summary>
+public interface IBrokerSession : IAsyncDisposable
+{
+    Task RenewRequested { get; }
+    Task Closed { get; }
+}
+
+/// <summary>The broker refused the identity (bad certificate, revoked, not authorized).</summary>
+public sealed class BrokerRefusedException(string reason) : Exception($"The broker refused the connection: {reason}")
+{
+    public string Reason { get; } = reason;
+}

@@ -1,0 +1,124 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
+using MQTTnet;
+using MQTTnet.Exceptions;
+using MQTTnet.Protocol;
+
+namespace IotPki.Agent;
+
+/// <summary>MQTTnet 5 client over TLS with the device certificate; client id = device id; subscribes to its renew command.</summary>
+public sealed class MqttBrokerConnector(Uri brokerUrl, TrustBundle trust, ILogger logger) : IBrokerConnector
+{
+    public async Task<IBrokerSession> ConnectAsync(DeviceIdentity identity, CancellationToken ct)
+    {
+        var client = new MqttClientFactory().CreateMqttClient();
+        var certificate = identity.ToTlsCertificate();
+        var deviceId = identity.DeviceId;
+        var host = brokerUrl.Host;
+        var options = new MqttClientOptionsBuilder()
+            .WithTcpServer(host, brokerUrl.Port > 0 ? brokerUrl.Port : 8883)
+            .WithClientId(deviceId)
+            .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
+            .WithCleanStart()
+            .WithKeepAlivePeriod(TimeSpan.FromSeconds(30))
+            .WithTimeout(TimeSpan.FromSeconds(15))
+            .WithTlsOptions(tls => tls
+                .UseTls()
+                .WithTargetHost(host)
+                .WithClientCertificates([certificate])
+                .WithCertificateValidationHandler(e =>
+                    e.Certificate is X509Certificate2 c
+                    && (e.SslPolicyErrors & SslPolicyErrors.RemoteCertificateNameMismatch) == 0
+                    && trust.Verifies(c, e.Chain?.ChainElements.Select(x => x.Certificate), DateTimeOffset.UtcNow)))
+            .Build();
+        var session = new Session(client, certificate, $"devices/{deviceId}/commands/renew", logger);
+        try
+        {
+            MqttClientConnectResult result;
+            try
+            {
+                result = await client.ConnectAsync(options, ct).ConfigureAwait(false);
+            }
+            catch (MQTTnet.Adapter.MqttConnectingFailedException e)
+            {
+                // The broker answered CONNACK with a failure code.
+                throw new BrokerRefusedException(e.Message);
+            }
+            if (result.ResultCode != MqttClientConnectResultCode.Success)
+            {
+                if (IsRefusal(result.ResultCode))
+                {
+                    throw new BrokerRefusedException($"{result.ResultCode} {result.ReasonString}");
+                }
+                throw new IOException($"The broker answered {result.ResultCode} {result.ReasonString}");
+            }
+            await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
+                .WithTopicFilter(session.RenewTopic, MqttQualityOfServiceLevel.AtLeastOnce).Build(), ct).ConfigureAwait(false);
+            return session;
+        }
+        catch
+        {
+            await session.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static bool IsRefusal(MqttClientConnectResultCode code) => code is MqttClientConnectResultCode.NotAuthorized
+        or MqttClientConnectResultCode.BadUserNameOrPassword or MqttClientConnectResultCode.Banned
+        or MqttClientConnectResultCode.ClientIdentifierNotValid;
+
+    private sealed class Session : IBrokerSession
+    {
+        private readonly IMqttClient _client;
+        private readonly X509Certificate2 _certificate;
+        private readonly TaskCompletionSource _renew = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Session(IMqttClient client, X509Certificate2 certificate, string renewTopic, ILogger logger)
+        {
+            _client = client;
+            _certificate = certificate;
+            RenewTopic = renewTopic;
+            client.ApplicationMessageReceivedAsync += e =>
+            {
+                if (e.ApplicationMessage.Topic == RenewTopic)
+                {
+                    logger.LogInformation("Renew command received on {Topic}", RenewTopic);
+                    _renew.TrySetResult();
+                }
+                return Task.CompletedTask;
+            };
+            client.DisconnectedAsync += e =>
+            {
+                if (e.ClientWasConnected)
+                {
+                    logger.LogWarning("Broker connection closed: {Reason} {ReasonString}", e.Reason, e.ReasonString);
+                }
+                _closed.TrySetResult();
+                return Task.CompletedTask;
+            };
+        }
+
+        public string RenewTopic { get; }
+        public Task RenewRequested => _renew.Task;
+        public Task Closed => _closed.Task;
+
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                if (_client.IsConnected)
+                {
+                    using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                    await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build(), timeout.Token).ConfigureAwait(false);
+                }
+            }
+            catch (Exception e) when (e is MqttCommunicationException or OperationCanceledException or IOException)
+            {
+            }
+            _client.Dispose();
+            _certificate.Dispose();
+        }
+    }
+}

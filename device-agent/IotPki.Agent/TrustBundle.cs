@@ -1,0 +1,47 @@
+using System.Security.Cryptography.X509Certificates;
+
+namespace IotPki.Agent;
+
+/// <summary>The CA certificates the agent trusts (root and issuing CA of the service): the server's TLS certificate,
+/// the broker's and the agent's own certificates must chain to a self-signed one of them.</summary>
+public sealed class TrustBundle(X509Certificate2Collection certificates)
+{
+    public X509Certificate2Collection Certificates { get; } = certificates;
+
+    public static TrustBundle Load(string path)
+    {
+        var collection = new X509Certificate2Collection();
+        collection.ImportFromPemFile(path);
+        if (collection.Count == 0)
+        {
+            throw new AgentConfigurationException($"The trust bundle '{path}' holds no certificate.");
+        }
+        return new TrustBundle(collection);
+    }
+
+    /// <summary>True when <paramref name="leaf"/> chains to a root of the bundle at <paramref name="at"/>; revocation is not checked here.</summary>
+    public bool Verifies(X509Certificate2 leaf, IEnumerable<X509Certificate2>? intermediates, DateTimeOffset at)
+    {
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.VerificationTime = at.UtcDateTime;
+        chain.ChainPolicy.VerificationTimeIgnored = false;
+        foreach (var c in Certificates)
+        {
+            if (c.SubjectName.RawData.AsSpan().SequenceEqual(c.IssuerName.RawData))
+            {
+                chain.ChainPolicy.CustomTrustStore.Add(c);
+            }
+            else
+            {
+                chain.ChainPolicy.ExtraStore.Add(c);
+            }
+        }
+        foreach (var c in intermediates ?? [])
+        {
+            chain.ChainPolicy.ExtraStore.Add(c);
+        }
+        return chain.Build(leaf);
+    }
+}
