@@ -25,6 +25,7 @@ public static class DeviceEndpoints
             ReinstateAsync(id, http, db, clock, ct))
             .RequireAuthorization(OperatorRole.CanChange);
         devices.MapPost("/{id}/allow-reprovision", AllowReprovision).RequireAuthorization(OperatorRole.CanChange);
+        devices.MapPost("/{id}/revoke", Revoke).RequireAuthorization(OperatorRole.CanChange);
     }
 
     private static async Task<Results<Ok<Page<DeviceView>>, ProblemHttpResult>> List(
@@ -117,6 +118,24 @@ public static class DeviceEndpoints
         }
     }
 
+    public sealed record RevokedView(string Id, string State, IReadOnlyList<string> RevokedSerials);
+
+    /// <summary>Revocation end to end: certificates revoked (CRL, OCSP), live MQTT sessions closed on every instance,
+    /// the bootstrap certificate barred from enrolling.</summary>
+    private static async Task<Results<Ok<RevokedView>, ProblemHttpResult>> Revoke(
+        string id, RevokeDeviceRequest? request, HttpContext http, DeviceRevocation revocation, CancellationToken ct)
+    {
+        if (!RevocationReason.TryParse(request?.Reason, out var code))
+        {
+            return TypedResults.Problem(Problems.BadRequest(
+                $"Unknown revocation reason '{request?.Reason}': use one of {string.Join(", ", RevocationReason.Names)}.", "bad_reason"));
+        }
+        var result = await revocation.RevokeDeviceAsync(id, code, CallerIdentity.Actor(http.User), http.Connection.RemoteIpAddress?.ToString(), ct);
+        return result is null
+            ? TypedResults.Problem(Problems.UnknownDevice(id))
+            : TypedResults.Ok(new RevokedView(id, DeviceState.Revoked, result.Serials));
+    }
+
     private static async Task<Results<Ok<StateChangeView>, ProblemHttpResult>> ChangeStateAsync(
         string id, string to, string[] from, string action, HttpContext http, IotPkiDbContext db, TimeProvider clock, CancellationToken ct)
     {
@@ -133,6 +152,7 @@ public static class DeviceEndpoints
         device.State = to;
         AuditLog.Add(db, clock.GetUtcNow(), action, CallerIdentity.Actor(http.User), id, http.Connection.RemoteIpAddress?.ToString(), $"{before} -> {to}");
         await db.SaveChangesAsync(ct);
+        await http.RequestServices.GetRequiredService<DeviceRevocation>().NotifyStateAsync(id, to, ct);
         return TypedResults.Ok(new StateChangeView(id, to));
     }
 

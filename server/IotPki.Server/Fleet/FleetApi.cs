@@ -41,6 +41,8 @@ public static class FleetApi
         api.MapDevices();
         api.MapEnrollments();
         api.MapAudit();
+        api.MapGet("/broker", (Broker.BrokerMetrics metrics) => TypedResults.Ok(metrics.Snapshot()))
+            .WithTags("Broker").RequireAuthorization(OperatorRole.CanRead);
         app.MapOpenApi().RequireAuthorization(OperatorRole.CanRead);
         return app;
     }

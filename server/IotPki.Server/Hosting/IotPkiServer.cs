@@ -1,3 +1,4 @@
+using IotPki.Server.Broker;
 using IotPki.Server.Est;
 using IotPki.Server.Fleet;
 using IotPki.Server.Jobs;
@@ -21,6 +22,7 @@ public static class IotPkiServer
         builder.AddFleetApi();
         builder.AddJobs();
         builder.AddRevocation();
+        builder.AddBroker();
 
         builder.Services.AddSingleton<ListenerEndpoints>();
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
@@ -33,6 +35,8 @@ public static class IotPkiServer
             listeners.Register(ListenerEndpoints.Est, kestrel.ListenWithClientCertificates(est.BindAddress, est.Port, pki, ListenerEndpoints.Est));
             kestrel.ListenForRevocation(context.Configuration, est.BindAddress, listeners);
             listeners.Register(ListenerEndpoints.Operator, kestrel.ListenWithClientCertificates(operators.BindAddress, operators.Port, pki, ListenerEndpoints.Operator));
+            var broker = context.Configuration.GetSection(BrokerOptions.Section).Get<BrokerOptions>() ?? new BrokerOptions();
+            listeners.Register(ListenerEndpoints.Mqtt, kestrel.ListenMqtt(broker, pki));
         });
 
         var app = builder.Build();
@@ -43,6 +47,7 @@ public static class IotPkiServer
         app.MapFleetApi();
         app.MapJobs();
         app.MapRevocation();
+        app.MapBroker();
         return app;
     }
 

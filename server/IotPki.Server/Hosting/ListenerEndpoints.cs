@@ -10,6 +10,7 @@ public sealed class ListenerEndpoints
 
     public const string Est = "est";
     public const string Operator = "operator";
+    public const string Mqtt = "mqtt";
 
     internal void Register(string purpose, ListenOptions options) => _listeners[purpose] = options;
 

@@ -20,6 +20,7 @@ public class ServerFixture : IAsyncLifetime
     public Uri OperatorBase { get; private set; } = null!;
     /// <summary>The plain-HTTP listener of CRL and OCSP.</summary>
     public Uri HttpBase { get; private set; } = null!;
+    public int MqttPort { get; private set; }
     public string CaBundlePath => Path.Combine(DataDirectory, "pki", ServerTlsCertificate.CaBundleFile);
     public IServiceProvider Services => _app!.Services;
     public PkiState Pki => Services.GetRequiredService<PkiState>();
@@ -35,6 +36,7 @@ public class ServerFixture : IAsyncLifetime
         var listeners = _app.Services.GetRequiredService<ListenerEndpoints>();
         EstBase = listeners.Uri(ListenerEndpoints.Est);
         OperatorBase = listeners.Uri(ListenerEndpoints.Operator);
+        MqttPort = listeners.Get(ListenerEndpoints.Mqtt)!.Port;
         HttpBase = listeners.Uri(IotPki.Server.Revocation.RevocationListener.Name, "http");
         await using var scope = Services.CreateAsyncScope();
         DemoManufacturer = await ActivatorUtilities.CreateInstance<AuthorityStore>(scope.ServiceProvider)
@@ -53,6 +55,8 @@ public class ServerFixture : IAsyncLifetime
             ["Est:BindAddress"] = "127.0.0.1",
             ["Operators:Port"] = "0",
             ["Operators:BindAddress"] = "127.0.0.1",
+            ["Broker:Port"] = "0",
+            ["Broker:BindAddress"] = "127.0.0.1",
             ["Pki:HttpPort"] = "0",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "Error",
@@ -65,6 +69,7 @@ public class ServerFixture : IAsyncLifetime
         }
         var app = IotPkiServer.Build([], b => b.Configuration.AddInMemoryCollection(settings));
         await IotPkiServer.StartAsync(app);
+        await app.Services.GetRequiredService<IotPki.Server.Broker.RevocationNotifier>().Listening.WaitAsync(TimeSpan.FromSeconds(30));
         return app;
     }
 

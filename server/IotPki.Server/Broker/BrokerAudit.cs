@@ -1,0 +1,55 @@
+using System.Threading.Channels;
+using IotPki.Server.Data;
+using IotPki.Server.Fleet;
+
+namespace IotPki.Server.Broker;
+
+/// <summary>Broker refusals become audit rows off the hot path: queued (bounded), written in batches.
+/// A flood of refusals cannot slow the handshakes; what overflows is counted, not written.</summary>
+public sealed partial class BrokerAudit(IServiceScopeFactory scopes, TimeProvider clock, BrokerMetrics metrics, ILogger<BrokerAudit> logger)
+    : BackgroundService
+{
+    private readonly Channel<(DateTimeOffset At, string Action, string Actor, string? DeviceId, string? Source, string Detail)> _queue =
+        Channel.CreateBounded<(DateTimeOffset, string, string, string?, string?, string)>(
+            new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+
+    public void Refused(string reason, string actor, string? deviceId, string? source, string detail)
+    {
+        metrics.Refused(reason);
+        LogRefused(logger, reason, actor, source);
+        if (!_queue.Writer.TryWrite((clock.GetUtcNow(), "mqtt.refused", actor, deviceId, source, $"{reason}: {detail}")))
+        {
+            metrics.AuditDropped();
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var reader = _queue.Reader;
+        while (await reader.WaitToReadAsync(stoppingToken))
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<IotPkiDbContext>();
+            var count = 0;
+            while (count < 500 && reader.TryRead(out var e))
+            {
+                AuditLog.Add(db, e.At, e.Action, e.Actor, e.DeviceId, e.Source, e.Detail);
+                count++;
+            }
+            try
+            {
+                await db.SaveChangesAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is Microsoft.EntityFrameworkCore.DbUpdateException or Npgsql.NpgsqlException or InvalidOperationException)
+            {
+                LogWriteFailed(logger, count, e.Message);
+            }
+        }
+    }
+
+    [LoggerMessage(LogLevel.Warning, "MQTT refused: {Reason} ({Actor}, from {Source})")]
+    private static partial void LogRefused(ILogger logger, string reason, string actor, string? source);
+
+    [LoggerMessage(LogLevel.Error, "Could not write {Count} broker audit rows: {Error}")]
+    private static partial void LogWriteFailed(ILogger logger, int count, string error);
+}

@@ -1,0 +1,122 @@
+using System.Net.Security;
+using System.Security.Authentication;
+using IotPki.Server.Hosting;
+using IotPki.Server.Pki;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using MQTTnet.AspNetCore;
+using MQTTnet.Server;
+
+namespace IotPki.Server.Broker;
+
+/// <summary>The MQTT broker: MQTTnet on a Kestrel listener, so the TLS handshake (with our own chain policy) and the
+/// client-certificate decision happen before any MQTT byte is read.</summary>
+public static class BrokerFeature
+{
+    public static WebApplicationBuilder AddBroker(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<BrokerOptions>().BindConfiguration(BrokerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        var options = builder.Configuration.GetSection(BrokerOptions.Section).Get<BrokerOptions>() ?? new BrokerOptions();
+        builder.Services.AddSingleton<BrokerMetrics>();
+        builder.Services.AddSingleton<RevokedSet>();
+        builder.Services.AddSingleton<BrokerSessions>();
+        builder.Services.AddSingleton<ClientCertificateGate>();
+        builder.Services.AddSingleton<ConnectionValidator>();
+        builder.Services.AddSingleton<TopicGuard>();
+        builder.Services.AddSingleton<BrokerAudit>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<BrokerAudit>());
+        builder.Services.AddSingleton<Presence>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Presence>());
+        builder.Services.AddSingleton<RevocationNotifier>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RevocationNotifier>());
+        builder.Services.AddScoped<Fleet.DeviceRevocation>();
+        builder.Services.AddHostedMqttServer(o => o
+            .WithoutDefaultEndpoint()
+            .WithMaxPendingMessagesPerClient(options.MaxPendingMessagesPerClient)
+            .WithKeepAlive());
+        builder.Services.AddMqttConnectionHandler();
+        builder.Services.AddConnections();
+        return builder;
+    }
+
+    public static ListenOptions ListenMqtt(this KestrelServerOptions kestrel, BrokerOptions options, PkiState pki)
+    {
+        ListenOptions? created = null;
+        kestrel.Listen(TlsListener.ParseAddress(options.BindAddress), options.Port, listen =>
+        {
+            created = listen;
+            var gate = kestrel.ApplicationServices.GetRequiredService<ClientCertificateGate>();
+            listen.Use(next => connection =>
+            {
+                ClientCertificateGate.Remote.Value = connection.RemoteEndPoint;
+                return next(connection);
+            });
+            listen.UseHttps(new TlsHandshakeCallbackOptions
+            {
+                HandshakeTimeout = TimeSpan.FromSeconds(10),
+                OnConnection = _ => ValueTask.FromResult(new SslServerAuthenticationOptions
+                {
+                    ServerCertificateContext = pki.ServerTls.Context,
+                    CertificateChainPolicy = pki.ClientChainPolicy.Clone(),
+                    ClientCertificateRequired = true,
+                    RemoteCertificateValidationCallback = (_, certificate, _, errors) => gate.Accept(certificate, errors),
+                    EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                    CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
+                }),
+            });
+            listen.UseMqtt();
+        });
+        return created!;
+    }
+
+    public static WebApplication MapBroker(this WebApplication app)
+    {
+        var validator = app.Services.GetRequiredService<ConnectionValidator>();
+        var guard = app.Services.GetRequiredService<TopicGuard>();
+        var metrics = app.Services.GetRequiredService<BrokerMetrics>();
+        var presence = app.Services.GetRequiredService<Presence>();
+        var sessions = app.Services.GetRequiredService<BrokerSessions>();
+        app.UseMqttServer(server =>
+        {
+            sessions.Attach(server);
+            server.ValidatingConnectionAsync += validator.ValidateAsync;
+            server.InterceptingPublishAsync += guard.InterceptPublishAsync;
+            server.InterceptingSubscriptionAsync += guard.InterceptSubscriptionAsync;
+            server.ClientConnectedAsync += args =>
+            {
+                metrics.Connected();
+                if (args.SessionItems[BrokerIdentity.SessionKey] is BrokerIdentity who)
+                {
+                    sessions.Add(who.Serial, args.ClientId);
+                    if (who.IsDevice)
+                    {
+                        presence.Connected(who.Name);
+                    }
+                }
+                return Task.CompletedTask;
+            };
+            server.ClientDisconnectedAsync += args =>
+            {
+                if (args.DisconnectType != MqttClientDisconnectType.Clean || args.SessionItems[BrokerIdentity.SessionKey] is not null)
+                {
+                    metrics.Disconnected();
+                }
+                if (args.SessionItems[BrokerIdentity.SessionKey] is BrokerIdentity who)
+                {
+                    sessions.Remove(who.Serial, args.ClientId);
+                    if (who.IsDevice)
+                    {
+                        presence.Disconnected(who.Name);
+                    }
+                }
+                return Task.CompletedTask;
+            };
+            server.InterceptingClientEnqueueAsync += _ =>
+            {
+                metrics.MessageOut();
+                return Task.CompletedTask;
+            };
+        });
+        return app;
+    }
+}

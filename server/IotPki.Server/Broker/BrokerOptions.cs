@@ -1,0 +1,32 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace IotPki.Server.Broker;
+
+public sealed class BrokerOptions
+{
+    public const string Section = "Broker";
+
+    /// <summary>MQTT over TLS port (0 picks a free port).</summary>
+    [Range(0, 65535)]
+    public int Port { get; set; } = 8883;
+
+    public string BindAddress { get; set; } = "0.0.0.0";
+
+    /// <summary>Largest accepted application message payload.</summary>
+    [Range(1, 16 * 1024 * 1024)]
+    public int MaxPayloadBytes { get; set; } = 256 * 1024;
+
+    [Range(1, 1_000_000)]
+    public int MaxConnections { get; set; } = 100_000;
+
+    /// <summary>Messages queued for one client before the oldest are dropped (its in-flight bound).</summary>
+    [Range(1, 100_000)]
+    public int MaxPendingMessagesPerClient { get; set; } = 1_000;
+
+    /// <summary>New MQTT connections accepted per second (token bucket), and the burst above it.</summary>
+    [Range(1, 1_000_000)]
+    public int ConnectsPerSecond { get; set; } = 2_000;
+
+    [Range(1, 1_000_000)]
+    public int ConnectBurst { get; set; } = 5_000;
+}

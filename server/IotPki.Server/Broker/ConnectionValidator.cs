@@ -1,0 +1,58 @@
+using IotPki.Server.Pki;
+using Microsoft.Extensions.Options;
+using MQTTnet.Protocol;
+using MQTTnet.Server;
+
+namespace IotPki.Server.Broker;
+
+/// <summary>CONNECT: the identity comes from the certificate (already accepted in the handshake); the client id must
+/// be the device id (or empty, and is then assigned); username and password are ignored. Sets a reason code, never throws.</summary>
+public sealed class ConnectionValidator(PkiState pki, RevokedSet revoked, BrokerAudit audit, BrokerMetrics metrics,
+    IOptions<BrokerOptions> options, TimeProvider clock)
+{
+    private readonly ConnectRateLimiter _rate = new(options.Value.ConnectsPerSecond, options.Value.ConnectBurst, clock);
+
+    public Task ValidateAsync(ValidatingConnectionEventArgs args)
+    {
+        var source = (args.RemoteEndPoint as System.Net.IPEndPoint)?.Address.ToString();
+        var identity = args.ClientCertificate is { } certificate ? BrokerIdentity.From(certificate, pki.Issuer.Endpoints.TrustDomain) : null;
+        if (identity is null)
+        {
+            return Refuse(args, MqttConnectReasonCode.NotAuthorized, "no_identity", "anonymous", null, source, "no usable client certificate");
+        }
+        if (!_rate.TryAcquire())
+        {
+            return Refuse(args, MqttConnectReasonCode.ServerBusy, "connect_rate_exceeded", identity.ToString(), null, source, "too many connections per second");
+        }
+        if (metrics.Connections >= options.Value.MaxConnections)
+        {
+            return Refuse(args, MqttConnectReasonCode.ServerBusy, "too_many_connections", identity.ToString(), null, source, $"{options.Value.MaxConnections} connections");
+        }
+        if (revoked.IsRevoked(identity.Serial) || (identity.IsDevice && revoked.BarredState(identity.Name) is not null))
+        {
+            return Refuse(args, MqttConnectReasonCode.NotAuthorized, "certificate_revoked", identity.ToString(), identity.IsDevice ? identity.Name : null, source, $"serial {identity.Serial}");
+        }
+        if (string.IsNullOrEmpty(args.ClientId))
+        {
+            args.AssignedClientIdentifier = identity.Name;
+        }
+        else if (args.ClientId != identity.Name)
+        {
+            return Refuse(args, MqttConnectReasonCode.ClientIdentifierNotValid, "client_id_mismatch", identity.ToString(),
+                identity.IsDevice ? identity.Name : null, source, $"client id '{Shorten(args.ClientId)}' is not the certificate's '{identity.Name}'");
+        }
+        args.SessionItems[BrokerIdentity.SessionKey] = identity;
+        args.ReasonCode = MqttConnectReasonCode.Success;
+        return Task.CompletedTask;
+    }
+
+    private Task Refuse(ValidatingConnectionEventArgs args, MqttConnectReasonCode code, string reason, string actor, string? deviceId, string? source, string detail)
+    {
+        args.ReasonCode = code;
+        args.ReasonString = reason;
+        audit.Refused(reason, actor, deviceId, source, detail);
+        return Task.CompletedTask;
+    }
+
+    private static string Shorten(string s) => s.Length <= 64 ? s : s[..64] + "…";
+}

@@ -1,0 +1,94 @@
+using IotPki.Server.Data;
+using Npgsql;
+
+namespace IotPki.Server.Broker;
+
+/// <summary>LISTENs on PostgreSQL for revocations made by any server instance: updates the in-memory
+/// <see cref="RevokedSet"/> and closes the live sessions here. On (re)connect it reloads the whole set, so a missed
+/// notice while disconnected is not lost.</summary>
+public sealed partial class RevocationNotifier(
+    IServiceScopeFactory scopes, RevokedSet revoked, BrokerSessions sessions, TimeProvider clock, ILogger<RevocationNotifier> logger)
+    : BackgroundService
+{
+    private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once the first LISTEN is in place.</summary>
+    public Task Listening => _listening.Task;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var delay = TimeSpan.FromMilliseconds(200);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await ListenAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException && !stoppingToken.IsCancellationRequested)
+            {
+                LogConnectionLost(logger, e.Message, delay.TotalSeconds);
+                await Task.Delay(delay, clock, stoppingToken);
+                delay = TimeSpan.FromSeconds(Math.Min(30, delay.TotalSeconds * 2));
+            }
+        }
+    }
+
+    private async Task ListenAsync(CancellationToken ct)
+    {
+        string connectionString;
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<IotPkiDbContext>();
+            connectionString = Microsoft.EntityFrameworkCore.RelationalDatabaseFacadeExtensions.GetConnectionString(db.Database)!;
+        }
+        var builder = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, KeepAlive = 15 };
+        await using var connection = new NpgsqlConnection(builder.ConnectionString);
+        await connection.OpenAsync(ct);
+        connection.Notification += (_, e) => _ = ApplyAsync(e.Payload);
+        await using (var listen = new NpgsqlCommand($"LISTEN {RevocationNotice.Channel}", connection))
+        {
+            await listen.ExecuteNonQueryAsync(ct);
+        }
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            await revoked.ReloadAsync(scope.ServiceProvider.GetRequiredService<IotPkiDbContext>(), clock, ct);
+        }
+        _listening.TrySetResult();
+        while (!ct.IsCancellationRequested)
+        {
+            await connection.WaitAsync(ct);
+        }
+    }
+
+    public async Task ApplyAsync(string payload)
+    {
+        var notice = RevocationNotice.Parse(payload);
+        if (notice is null)
+        {
+            return;
+        }
+        if (notice.Serials.Length == 0 && notice.DeviceId is not null)
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            await revoked.ReloadAsync(scope.ServiceProvider.GetRequiredService<IotPkiDbContext>(), clock, CancellationToken.None);
+        }
+        revoked.Add(notice.Serials, notice.DeviceId, notice.DeviceState);
+        if (notice.DeviceState is Data.Entities.DeviceState.Revoked or Data.Entities.DeviceState.Suspended || notice.Serials.Length > 0)
+        {
+            try
+            {
+                await sessions.CloseAsync(notice.Serials, notice.DeviceId);
+            }
+            catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException)
+            {
+                LogCloseFailed(logger, notice.DeviceId, e.Message);
+            }
+        }
+    }
+
+    [LoggerMessage(LogLevel.Warning, "Revocation listener lost PostgreSQL ({Error}); retrying in {Seconds} s")]
+    private static partial void LogConnectionLost(ILogger logger, string error, double seconds);
+
+    [LoggerMessage(LogLevel.Warning, "Could not close the sessions of {DeviceId}: {Error}")]
+    private static partial void LogCloseFailed(ILogger logger, string? deviceId, string error);
+}

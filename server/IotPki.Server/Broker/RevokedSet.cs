@@ -1,0 +1,50 @@
+using System.Collections.Concurrent;
+using IotPki.Server.Data;
+using IotPki.Server.Data.Entities;
+using Microsoft.EntityFrameworkCore;
+
+namespace IotPki.Server.Broker;
+
+/// <summary>Revoked certificate serials and barred devices, held in memory so that a connect costs no query;
+/// loaded from PostgreSQL at start and kept fresh by <see cref="RevocationNotifier"/>.</summary>
+public sealed class RevokedSet
+{
+    private ConcurrentDictionary<string, byte> _serials = new();
+    private ConcurrentDictionary<string, string> _devices = new();
+
+    public bool IsRevoked(string serial) => _serials.ContainsKey(serial);
+
+    /// <summary>The state that bars a device (revoked, suspended), or null.</summary>
+    public string? BarredState(string deviceId) => _devices.TryGetValue(deviceId, out var state) ? state : null;
+
+    public void Add(IEnumerable<string> serials, string? deviceId, string? deviceState)
+    {
+        foreach (var serial in serials)
+        {
+            _serials[serial] = 0;
+        }
+        if (deviceId is not null)
+        {
+            if (deviceState is DeviceState.Revoked or DeviceState.Suspended)
+            {
+                _devices[deviceId] = deviceState;
+            }
+            else
+            {
+                _devices.TryRemove(deviceId, out _);
+            }
+        }
+    }
+
+    public async Task ReloadAsync(IotPkiDbContext db, TimeProvider clock, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var serials = await db.Certificates.AsNoTracking()
+            .Where(c => c.Status == CertificateStatus.Revoked && c.NotAfter > now).Select(c => c.Serial).ToListAsync(ct);
+        var devices = await db.Devices.AsNoTracking()
+            .Where(d => d.State == DeviceState.Revoked || d.State == DeviceState.Suspended)
+            .Select(d => new { d.Id, d.State }).ToListAsync(ct);
+        _serials = new ConcurrentDictionary<string, byte>(serials.Select(s => KeyValuePair.Create(s, (byte)0)));
+        _devices = new ConcurrentDictionary<string, string>(devices.Select(d => KeyValuePair.Create(d.Id, d.State)));
+    }
+}
