@@ -97,6 +97,19 @@ public sealed class AdminCliTests(ServerFixture server) : IClassFixture<ServerFi
     }
 
     [Fact]
+    public async Task Revoke_from_the_command_line_revokes_the_device()
+    {
+        await server.RegisterAsync("cli-revoke-01");
+        var auth = await CredentialsAsync("cli-revoker", OperatorRole.Admin);
+
+        var (exit, output, error) = await RunAsync(["devices", "revoke", "cli-revoke-01", "--reason", "cessationOfOperation", .. auth]);
+
+        Assert.True(exit == 0, error);
+        Assert.Contains("revoked", output);
+        Assert.Equal("revoked", await server.Database.ScalarAsync<string>("SELECT \"State\" FROM devices WHERE \"Id\" = 'cli-revoke-01'"));
+    }
+
+    [Fact]
     public async Task Missing_credentials_are_one_line_errors()
     {
         var (exit, _, error) = await RunAsync("devices", "list", "--cert", "/nonexistent.pem", "--key", "/nonexistent.key", "--ca", server.CaBundlePath);
