@@ -40,6 +40,133 @@ enrollBench.SetAction(async (parse, ct) =>
 });
 root.Add(enrollBench);
 
+
+var fleetCountOption = new Option<int?>("--count") { Description = "Enroll only the first N devices of serials.csv (default: all)" };
+var fleetIdentities = new Command("fleet-identities", "Enroll every device of a factory directory over EST and keep its operational certificate and key (op.pem, op.key) next to its bootstrap.")
+    { dirOption, estOption, caOption, fleetCountOption, concurrencyOption };
+fleetIdentities.SetAction(async (parse, ct) =>
+{
+    var f = new Factory(parse.GetValue(dirOption)!.FullName);
+    var ids = FleetIdentities.DeviceIds(f);
+    ids = ids.Take(parse.GetValue(fleetCountOption) ?? ids.Count).ToList();
+    var (enrolled, error) = await new FleetIdentities(new Uri(parse.GetValue(estOption)!), parse.GetValue(caOption)!.FullName, f, parse.GetValue(concurrencyOption)).RunAsync(ids, ct);
+    Console.WriteLine($"enrolled={enrolled} of={ids.Count}");
+    if (error is not null)
+    {
+        Console.Error.WriteLine($"first failure: {error}");
+    }
+    return enrolled == ids.Count ? 0 : 1;
+});
+root.Add(fleetIdentities);
+
+var hostOption = new Option<string>("--host") { DefaultValueFactory = _ => "localhost", Description = "Broker host name (must match its certificate)" };
+var portOption = new Option<int>("--port") { Required = true, Description = "Broker MQTT over TLS port" };
+var skipOption = new Option<int>("--skip") { DefaultValueFactory = _ => 0, Description = "Start at this device of serials.csv (to keep benchmarks on separate devices)" };
+var cpuPidOption = new Option<int?>("--cpu-pid") { Description = "Broker process id: report its CPU time over the measured window (from /proc)" };
+var holdOption = new Option<bool>("--hold") { Description = "Keep every connection open and idle, print HOLDING, and wait for SIGTERM or SIGINT" };
+var connectCountOption = new Option<int>("--count") { DefaultValueFactory = _ => 1000, Description = "Number of connects (one device each)" };
+var connectBench = new Command("mqtt-connect-bench", "N mTLS MQTT connects, a new TLS connection each, client id = device id; connects/second, p50/p99 latency, broker CPU.")
+    { dirOption, hostOption, portOption, caOption, connectCountOption, concurrencyOption, skipOption, holdOption, cpuPidOption };
+connectBench.SetAction(async (parse, ct) =>
+{
+    var f = new Factory(parse.GetValue(dirOption)!.FullName);
+    var ids = FleetIdentities.DeviceIds(f).Skip(parse.GetValue(skipOption)).Take(parse.GetValue(connectCountOption)).ToList();
+    var endpoint = new MqttEndpoint(parse.GetValue(hostOption)!, parse.GetValue(portOption), parse.GetValue(caOption)!.FullName);
+    var cpu = new ProcessCpu(parse.GetValue(cpuPidOption));
+    var bench = new MqttConnectBenchmark(endpoint, f, parse.GetValue(concurrencyOption));
+    var hold = parse.GetValue(holdOption);
+    var cpu0 = cpu.Seconds();
+    var r = await bench.RunAsync(ids, hold, ct);
+    var cpu1 = cpu.Seconds();
+    var cpuText = cpu.Enabled
+        ? string.Create(CultureInfo.InvariantCulture, $" broker_cpu_s={cpu1 - cpu0:F2} broker_cpu_s_per_1000={(cpu1 - cpu0) * 1000 / Math.Max(1, r.Connects - r.Failures):F2}")
+        : "";
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"connects={r.Connects} failures={r.Failures} seconds={r.Seconds:F2} per_second={r.PerSecond:F1} p50_ms={r.P50Ms:F2} p99_ms={r.P99Ms:F2} max_ms={r.MaxMs:F2}{cpuText}"));
+    if (r.FirstError is not null)
+    {
+        Console.Error.WriteLine($"first failure: {r.FirstError}");
+    }
+    if (hold)
+    {
+        Console.WriteLine($"HOLDING {bench.Held.Count}");
+        Console.Out.Flush();
+        try
+        {
+            await Task.Delay(Timeout.Infinite, ct);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        bench.Release();
+    }
+    return r.Failures == 0 ? 0 : 1;
+});
+root.Add(connectBench);
+
+var servicesOption = new Option<DirectoryInfo>("--services") { Required = true, Description = "Directory of service identities NAME.pem + NAME.key (client id = NAME)" };
+var qosOption = new Option<int>("--qos") { DefaultValueFactory = _ => 0, Description = "0 or 1" };
+var publishersOption = new Option<int>("--publishers") { DefaultValueFactory = _ => 10 };
+var subscribersOption = new Option<int>("--subscribers") { DefaultValueFactory = _ => 10 };
+var payloadOption = new Option<int>("--payload") { DefaultValueFactory = _ => 256, Description = "Payload bytes" };
+var secondsOption = new Option<int>("--seconds") { DefaultValueFactory = _ => 10, Description = "Measured window" };
+var warmupOption = new Option<int>("--warmup") { DefaultValueFactory = _ => 2, Description = "Seconds of publishing before the window" };
+var inflightOption = new Option<int>("--inflight") { DefaultValueFactory = _ => 8, Description = "QoS 1: unacknowledged publishes per publisher" };
+var throughputBench = new Command("mqtt-throughput-bench", "Publishers (devices, devices/<id>/telemetry) and subscribers (services, devices/+/telemetry): messages/second published and received.")
+    { dirOption, hostOption, portOption, caOption, servicesOption, qosOption, publishersOption, subscribersOption, payloadOption, secondsOption, warmupOption, inflightOption, skipOption, cpuPidOption };
+throughputBench.SetAction(async (parse, ct) =>
+{
+    var f = new Factory(parse.GetValue(dirOption)!.FullName);
+    var publishers = FleetIdentities.DeviceIds(f).Skip(parse.GetValue(skipOption)).Take(parse.GetValue(publishersOption))
+        .Select(id => (id, MqttEndpoint.LoadIdentity(FleetIdentities.CertPath(f, id), FleetIdentities.KeyPath(f, id)))).ToList();
+    var services = parse.GetValue(servicesOption)!.FullName;
+    var subscribers = Directory.GetFiles(services, "*.pem").Order(StringComparer.Ordinal)
+        .Where(p => File.Exists(Path.ChangeExtension(p, ".key")))
+        .Take(parse.GetValue(subscribersOption))
+        .Select(p => (Path.GetFileNameWithoutExtension(p), MqttEndpoint.LoadIdentity(p, Path.ChangeExtension(p, ".key")))).ToList();
+    if (subscribers.Count < parse.GetValue(subscribersOption))
+    {
+        Console.Error.WriteLine($"error: only {subscribers.Count} service identities in {services}");
+        return 2;
+    }
+    var qos = parse.GetValue(qosOption) == 1 ? MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce : MQTTnet.Protocol.MqttQualityOfServiceLevel.AtMostOnce;
+    var endpoint = new MqttEndpoint(parse.GetValue(hostOption)!, parse.GetValue(portOption), parse.GetValue(caOption)!.FullName);
+    var cpu = new ProcessCpu(parse.GetValue(cpuPidOption));
+    var bench = new MqttThroughputBenchmark(endpoint, qos, parse.GetValue(payloadOption), parse.GetValue(inflightOption), cpu);
+    var r = await bench.RunAsync(publishers, subscribers, TimeSpan.FromSeconds(parse.GetValue(warmupOption)), TimeSpan.FromSeconds(parse.GetValue(secondsOption)), ct);
+    var cpuText = cpu.Enabled
+        ? string.Create(CultureInfo.InvariantCulture, $" broker_cpu_s={r.BrokerCpuSeconds:F2} broker_cpu_us_per_delivery={r.BrokerCpuSeconds * 1e6 / Math.Max(1, r.Received):F1}")
+        : "";
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"qos={(int)qos} published_per_second={r.PublishedPerSecond:F0} received_per_second={r.ReceivedPerSecond:F0} delivered_fraction={r.DeliveredFraction:F3} seconds={r.Seconds:F1}{cpuText}"));
+    return 0;
+});
+root.Add(throughputBench);
+
+var apiOption = new Option<string>("--api") { Required = true, Description = "Operator API base URL, e.g. https://localhost:8444" };
+var operatorCertOption = new Option<FileInfo>("--operator-cert") { Required = true, Description = "Admin operator certificate (PEM)" };
+var operatorKeyOption = new Option<FileInfo>("--operator-key") { Required = true, Description = "Its key (PEM)" };
+var revokeCountOption = new Option<int>("--count") { DefaultValueFactory = _ => 100, Description = "Devices to connect and revoke" };
+var revocationBench = new Command("revocation-latency-bench", "Connect N devices, revoke each through the operator API; time from the request to the session closed, p50/p99.")
+    { dirOption, hostOption, portOption, caOption, apiOption, operatorCertOption, operatorKeyOption, revokeCountOption, skipOption };
+revocationBench.SetAction(async (parse, ct) =>
+{
+    var f = new Factory(parse.GetValue(dirOption)!.FullName);
+    var ids = FleetIdentities.DeviceIds(f).Skip(parse.GetValue(skipOption)).Take(parse.GetValue(revokeCountOption)).ToList();
+    var endpoint = new MqttEndpoint(parse.GetValue(hostOption)!, parse.GetValue(portOption), parse.GetValue(caOption)!.FullName);
+    using var operatorCert = MqttEndpoint.LoadIdentity(parse.GetValue(operatorCertOption)!.FullName, parse.GetValue(operatorKeyOption)!.FullName);
+    var bench = new RevocationLatencyBenchmark(endpoint, new Uri(parse.GetValue(apiOption)!), operatorCert, parse.GetValue(caOption)!.FullName, f);
+    var r = await bench.RunAsync(ids, ct);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"revoked={r.Devices} closed={r.Closed} p50_ms={r.P50Ms:F1} p99_ms={r.P99Ms:F1} max_ms={r.MaxMs:F1} api_p50_ms={r.ApiP50Ms:F1} api_p99_ms={r.ApiP99Ms:F1}"));
+    if (r.FirstError is not null)
+    {
+        Console.Error.WriteLine($"first failure: {r.FirstError}");
+    }
+    return r.Closed == r.Devices ? 0 : 1;
+});
+root.Add(revocationBench);
+
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {
