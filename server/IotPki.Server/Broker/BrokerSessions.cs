@@ -17,8 +17,28 @@ public sealed class BrokerSessions
     public void Remove(string serial, string clientId) =>
         _clientBySerial.TryRemove(KeyValuePair.Create(serial, clientId));
 
+    /// <summary>Closes every live session here whose certificate is revoked or whose device is barred in
+    /// <paramref name="revoked"/>: after the listener was cut off from PostgreSQL, the notices it missed are found
+    /// this way once the set is reloaded.</summary>
+    public async Task CloseRevokedAsync(RevokedSet revoked)
+    {
+        if (_server is null)
+        {
+            return;
+        }
+        // A device's client id is its device id (ConnectionValidator enforces it); a service's serial is checked alone.
+        var barredDevices = (await _server.GetClientsAsync())
+            .Where(c => c.Session.Items[BrokerIdentity.SessionKey] is BrokerIdentity { IsDevice: true } d
+                && revoked.BarredState(d.Name) is not null)
+            .Select(c => c.Id);
+        var serials = _clientBySerial.Where(p => revoked.IsRevoked(p.Key)).Select(p => p.Key).ToList();
+        await CloseAsync(serials, null, barredDevices);
+    }
+
     /// <summary>Closes the sessions of these serials and of this device id (its client id), if connected here.</summary>
-    public async Task CloseAsync(IEnumerable<string> serials, string? deviceId)
+    public Task CloseAsync(IEnumerable<string> serials, string? deviceId) => CloseAsync(serials, deviceId, []);
+
+    private async Task CloseAsync(IEnumerable<string> serials, string? deviceId, IEnumerable<string> moreClientIds)
     {
         if (_server is null)
         {
@@ -29,6 +49,7 @@ public sealed class BrokerSessions
         {
             clientIds.Add(deviceId);
         }
+        clientIds.UnionWith(moreClientIds);
         var connected = (await _server.GetClientsAsync()).Select(c => c.Id).ToHashSet();
         foreach (var clientId in clientIds.Where(connected.Contains))
         {

@@ -44,7 +44,7 @@ public sealed partial class RevocationNotifier(
         var builder = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, KeepAlive = 15 };
         await using var connection = new NpgsqlConnection(builder.ConnectionString);
         await connection.OpenAsync(ct);
-        connection.Notification += (_, e) => _ = ApplyAsync(e.Payload);
+        connection.Notification += (_, e) => _ = ApplyLoggedAsync(e.Payload);
         await using (var listen = new NpgsqlCommand($"LISTEN {RevocationNotice.Channel}", connection))
         {
             await listen.ExecuteNonQueryAsync(ct);
@@ -53,10 +53,25 @@ public sealed partial class RevocationNotifier(
         {
             await revoked.ReloadAsync(scope.ServiceProvider.GetRequiredService<IotPkiDbContext>(), clock, ct);
         }
+        // Revocations notified while this listener was away are in the reloaded set: close their sessions now.
+        await sessions.CloseRevokedAsync(revoked);
         _listening.TrySetResult();
         while (!ct.IsCancellationRequested)
         {
             await connection.WaitAsync(ct);
+        }
+    }
+
+    private async Task ApplyLoggedAsync(string payload)
+    {
+        try
+        {
+            await ApplyAsync(payload);
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException)
+        {
+            // The set is reloaded (and missed sessions closed) when the listener reconnects.
+            LogApplyFailed(logger, e.Message);
         }
     }
 
@@ -88,6 +103,9 @@ public sealed partial class RevocationNotifier(
 
     [LoggerMessage(LogLevel.Warning, "Revocation listener lost PostgreSQL ({Error}); retrying in {Seconds} s")]
     private static partial void LogConnectionLost(ILogger logger, string error, double seconds);
+
+    [LoggerMessage(LogLevel.Warning, "Could not apply a revocation notice: {Error}")]
+    private static partial void LogApplyFailed(ILogger logger, string error);
 
     [LoggerMessage(LogLevel.Warning, "Could not close the sessions of {DeviceId}: {Error}")]
     private static partial void LogCloseFailed(ILogger logger, string? deviceId, string error);
