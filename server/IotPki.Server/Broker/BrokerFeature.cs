@@ -64,6 +64,7 @@ public static class BrokerFeature
                     CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
                 }),
             });
+            listen.UseMqttPacketSizeLimit(options.MaxPacketBytes, kestrel.ApplicationServices.GetRequiredService<BrokerAudit>(), pki);
             listen.UseMqtt();
         });
         return created!;

@@ -12,6 +12,11 @@ public sealed class BrokerOptions
 
     public string BindAddress { get; set; } = "0.0.0.0";
 
+    /// <summary>Largest MQTT packet (fixed header included) read from a client; a larger one closes the connection
+    /// before it is buffered.</summary>
+    [Range(64, 256 * 1024 * 1024)]
+    public int MaxPacketBytes { get; set; } = 1024 * 1024;
+
     /// <summary>Largest accepted application message payload.</summary>
     [Range(1, 16 * 1024 * 1024)]
     public int MaxPayloadBytes { get; set; } = 256 * 1024;
