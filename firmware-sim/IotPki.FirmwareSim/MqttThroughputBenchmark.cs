@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using MQTTnet;
@@ -22,7 +23,6 @@ public sealed class MqttThroughputBenchmark(MqttEndpoint endpoint, MqttQualityOf
 
     private long _published;
     private long _received;
-    private volatile bool _counting;
 
     public async Task<Result> RunAsync(IReadOnlyList<(string Id, X509Certificate2 Cert)> publishers, IReadOnlyList<(string Name, X509Certificate2 Cert)> subscribers,
         TimeSpan warmUp, TimeSpan window, CancellationToken ct)
@@ -36,10 +36,7 @@ public sealed class MqttThroughputBenchmark(MqttEndpoint endpoint, MqttQualityOf
                 var client = await endpoint.ConnectAsync(cert, name, ct);
                 client.ApplicationMessageReceivedAsync += _ =>
                 {
-                    if (_counting)
-                    {
-                        Interlocked.Increment(ref _received);
-                    }
+                    Interlocked.Increment(ref _received);
                     return Task.CompletedTask;
                 };
                 var sub = await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter("devices/+/telemetry", qos).Build(), ct);
@@ -56,32 +53,24 @@ public sealed class MqttThroughputBenchmark(MqttEndpoint endpoint, MqttQualityOf
             }
 
             var payload = RandomNumberGenerator.GetBytes(payloadBytes);
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            var lanes = publisherClients.SelectMany(p => Enumerable.Range(0, qos == MqttQualityOfServiceLevel.AtMostOnce ? 1 : Math.Max(1, inflight))
-                .Select(_ => Task.Run(() => PublishLoop(p.Client, $"devices/{p.Id}/telemetry", payload, stop.Token), CancellationToken.None))).ToList();
+            // Warm-up (JIT, buffers), then drain, so the window starts with empty queues.
+            await PublishForAsync(publisherClients, payload, warmUp);
+            await DrainAsync(ct);
 
-            await Task.Delay(warmUp, ct);
             Interlocked.Exchange(ref _published, 0);
             Interlocked.Exchange(ref _received, 0);
-            _counting = true;
-            var cpu0 = brokerCpu.Seconds();
-            var clock = Stopwatch.StartNew();
-            await Task.Delay(window, ct);
-            var published = Interlocked.Read(ref _published);
-            var received = Interlocked.Read(ref _received);
-            var cpu1 = brokerCpu.Seconds();
-            var seconds = clock.Elapsed.TotalSeconds;
-            await stop.CancelAsync();
-            await Task.WhenAll(lanes);
-            // Drain: what was published in the window and is still on its way.
-            var publishedTotal = Interlocked.Read(ref _published);
-            long last = -1;
-            for (var i = 0; i < 30 && Interlocked.Read(ref _received) != last; i++)
+            long published = 0, received = 0;
+            double cpu0 = 0, cpu1 = 0, seconds = 0;
+            await PublishForAsync(publisherClients, payload, window, onStart: () => cpu0 = brokerCpu.Seconds(), onWindowEnd: elapsed =>
             {
-                last = Interlocked.Read(ref _received);
-                await Task.Delay(200, ct);
-            }
-            _counting = false;
+                published = Interlocked.Read(ref _published);
+                received = Interlocked.Read(ref _received);
+                cpu1 = brokerCpu.Seconds();
+                seconds = elapsed;
+            });
+            // What was published and is still on its way: the totals say how many deliveries were dropped.
+            var publishedTotal = Interlocked.Read(ref _published);
+            await DrainAsync(ct);
             return new Result(published, received, publishedTotal, Interlocked.Read(ref _received), seconds, subscribers.Count, cpu1 - cpu0);
         }
         finally
@@ -93,23 +82,41 @@ public sealed class MqttThroughputBenchmark(MqttEndpoint endpoint, MqttQualityOf
         }
     }
 
-    private async Task PublishLoop(IMqttClient client, string topic, byte[] payload, CancellationToken ct)
+    private async Task PublishForAsync(List<(string Id, IMqttClient Client)> publishers, byte[] payload, TimeSpan duration,
+        Action? onStart = null, Action<double>? onWindowEnd = null)
+    {
+        var stop = new StrongBox<bool>(false);
+        var lanesPerPublisher = qos == MqttQualityOfServiceLevel.AtMostOnce ? 1 : Math.Max(1, inflight);
+        onStart?.Invoke();
+        var clock = Stopwatch.StartNew();
+        var lanes = publishers.SelectMany(p => Enumerable.Range(0, lanesPerPublisher)
+            .Select(_ => Task.Run(() => PublishLoop(p.Client, $"devices/{p.Id}/telemetry", payload, stop)))).ToList();
+        await Task.Delay(duration);
+        onWindowEnd?.Invoke(clock.Elapsed.TotalSeconds);
+        Volatile.Write(ref stop.Value, true);
+        await Task.WhenAll(lanes);
+    }
+
+    /// <summary>Waits until deliveries stop arriving (200 ms without one, at most 6 s).</summary>
+    private async Task DrainAsync(CancellationToken ct)
+    {
+        long last = -1;
+        for (var i = 0; i < 30 && Interlocked.Read(ref _received) != last; i++)
+        {
+            last = Interlocked.Read(ref _received);
+            await Task.Delay(200, ct);
+        }
+    }
+
+    /// <summary>Publishes one message after another; QoS 1 waits for each PUBACK (not cancelled: every started
+    /// publish completes, so the count is exact).</summary>
+    private async Task PublishLoop(IMqttClient client, string topic, byte[] payload, StrongBox<bool> stop)
     {
         var message = new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(qos).Build();
-        while (!ct.IsCancellationRequested)
+        while (!Volatile.Read(ref stop.Value))
         {
-            try
-            {
-                await client.PublishAsync(message, ct);
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                return;
-            }
-            if (_counting)
-            {
-                Interlocked.Increment(ref _published);
-            }
+            await client.PublishAsync(message, CancellationToken.None);
+            Interlocked.Increment(ref _published);
         }
     }
 }
