@@ -22,9 +22,9 @@ public sealed class BrokerSessions
     /// this way once the set is reloaded.</summary>
     public async Task CloseRevokedAsync(RevokedSet revoked)
     {
-        if (_server is null)
+        if (_server is not { IsStarted: true })
         {
-            return;
+            return; // Not started yet (or stopping): no sessions to close.
         }
         // A device's client id is its device id (ConnectionValidator enforces it); a service's serial is checked alone.
         var barredDevices = (await _server.GetClientsAsync())
@@ -40,9 +40,9 @@ public sealed class BrokerSessions
 
     private async Task CloseAsync(IEnumerable<string> serials, string? deviceId, IEnumerable<string> moreClientIds)
     {
-        if (_server is null)
+        if (_server is not { IsStarted: true })
         {
-            return;
+            return; // Not started yet (or stopping): no sessions to close.
         }
         var clientIds = serials.Select(s => _clientBySerial.TryGetValue(s, out var c) ? c : null).OfType<string>().ToHashSet();
         if (deviceId is not null)
