@@ -46,6 +46,7 @@ public static class BrokerFeature
         {
             created = listen;
             var gate = kestrel.ApplicationServices.GetRequiredService<ClientCertificateGate>();
+            listen.UseConnectAdmission(options, kestrel.ApplicationServices.GetRequiredService<BrokerAudit>(), kestrel.ApplicationServices.GetRequiredService<TimeProvider>());
             listen.Use(next => connection =>
             {
                 ClientCertificateGate.Remote.Value = connection.RemoteEndPoint;

@@ -8,10 +8,8 @@ namespace IotPki.Server.Broker;
 /// <summary>CONNECT: the identity comes from the certificate (already accepted in the handshake); the client id must
 /// be the device id (or empty, and is then assigned); username and password are ignored. Sets a reason code, never throws.</summary>
 public sealed class ConnectionValidator(PkiState pki, RevokedSet revoked, BrokerAudit audit, BrokerMetrics metrics,
-    IOptions<BrokerOptions> options, TimeProvider clock)
+    IOptions<BrokerOptions> options)
 {
-    private readonly ConnectRateLimiter _rate = new(options.Value.ConnectsPerSecond, options.Value.ConnectBurst, clock);
-
     public Task ValidateAsync(ValidatingConnectionEventArgs args)
     {
         var source = (args.RemoteEndPoint as System.Net.IPEndPoint)?.Address.ToString();
@@ -19,10 +17,6 @@ public sealed class ConnectionValidator(PkiState pki, RevokedSet revoked, Broker
         if (identity is null)
         {
             return Refuse(args, MqttConnectReasonCode.NotAuthorized, "no_identity", "anonymous", null, source, "no usable client certificate");
-        }
-        if (!_rate.TryAcquire())
-        {
-            return Refuse(args, MqttConnectReasonCode.ServerBusy, "connect_rate_exceeded", identity.ToString(), null, source, "too many connections per second");
         }
         if (metrics.Connections >= options.Value.MaxConnections)
         {
