@@ -5,10 +5,14 @@ using IotPki.Server.Fleet;
 namespace IotPki.Server.Broker;
 
 /// <summary>Broker refusals become audit rows off the hot path: queued (bounded), written in batches.
-/// A flood of refusals cannot slow the handshakes; what overflows is counted, not written.</summary>
-public sealed partial class BrokerAudit(IServiceScopeFactory scopes, TimeProvider clock, BrokerMetrics metrics, ILogger<BrokerAudit> logger)
+/// A flood of refusals cannot slow the handshakes; what overflows is counted, not written, and a client repeating a
+/// refused action gets at most <see cref="BrokerOptions.AuditRowsPerMinute"/> rows per reason (<see cref="AuditThrottle"/>).</summary>
+public sealed partial class BrokerAudit(IServiceScopeFactory scopes, TimeProvider clock, BrokerMetrics metrics,
+    Microsoft.Extensions.Options.IOptions<BrokerOptions> options, ILogger<BrokerAudit> logger)
     : BackgroundService
 {
+    private readonly AuditThrottle _throttle = new(options.Value.AuditRowsPerMinute, TimeSpan.FromMinutes(1), clock);
+
     private readonly Channel<(DateTimeOffset At, string Action, string Actor, string? DeviceId, string? Source, string Detail)> _queue =
         Channel.CreateBounded<(DateTimeOffset, string, string, string?, string?, string)>(
             new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
@@ -16,8 +20,14 @@ public sealed partial class BrokerAudit(IServiceScopeFactory scopes, TimeProvide
     public void Refused(string reason, string actor, string? deviceId, string? source, string detail)
     {
         metrics.Refused(reason);
+        if (_throttle.Admit(actor, reason) is not { } heldBack)
+        {
+            metrics.AuditHeldBack();
+            return;
+        }
         LogRefused(logger, reason, actor, source);
-        if (!_queue.Writer.TryWrite((clock.GetUtcNow(), "mqtt.refused", actor, deviceId, source, $"{reason}: {detail}")))
+        var text = heldBack == 0 ? $"{reason}: {detail}" : $"{reason}: {detail} (and {heldBack} more like it not written)";
+        if (!_queue.Writer.TryWrite((clock.GetUtcNow(), "mqtt.refused", actor, deviceId, source, text)))
         {
             metrics.AuditDropped();
         }

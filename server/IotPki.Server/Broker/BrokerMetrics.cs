@@ -15,6 +15,7 @@ public sealed class BrokerMetrics : IDisposable
     private long _in;
     private long _out;
     private long _auditDropped;
+    private long _auditHeldBack;
 
     public BrokerMetrics()
     {
@@ -31,6 +32,7 @@ public sealed class BrokerMetrics : IDisposable
     public void MessageIn() { Interlocked.Increment(ref _in); _messagesIn.Add(1); }
     public void MessageOut() { Interlocked.Increment(ref _out); _messagesOut.Add(1); }
     public void AuditDropped() => Interlocked.Increment(ref _auditDropped);
+    public void AuditHeldBack() => Interlocked.Increment(ref _auditHeldBack);
 
     public void Refused(string reason)
     {
@@ -46,6 +48,7 @@ public sealed class BrokerMetrics : IDisposable
         messagesOut = Interlocked.Read(ref _out),
         refusals = _refusalsByReason.ToDictionary(p => p.Key, p => p.Value),
         auditRowsDropped = Interlocked.Read(ref _auditDropped),
+        auditRowsHeldBack = Interlocked.Read(ref _auditHeldBack),
     };
 
     public void Dispose() => _meter.Dispose();

@@ -21,6 +21,10 @@ public sealed class BrokerOptions
     [Range(1, 16 * 1024 * 1024)]
     public int MaxPayloadBytes { get; set; } = 256 * 1024;
 
+    /// <summary>Audit rows of refusals per client identity and reason per minute; the rest are counted on the next row.</summary>
+    [Range(1, 1_000_000)]
+    public int AuditRowsPerMinute { get; set; } = 20;
+
     [Range(1, 1_000_000)]
     public int MaxConnections { get; set; } = 100_000;
 
