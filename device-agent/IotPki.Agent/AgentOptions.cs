@@ -91,7 +91,7 @@ public sealed class AgentOptions
                 throw new AgentConfigurationException($"{name} is required.");
             }
         }
-        if (RenewalFraction is <= 0 or >= 1)
+        if (RenewalFraction is < 0 or >= 1)
         {
             throw new AgentConfigurationException("RenewalFraction must be between 0 and 1.");
         }

@@ -16,6 +16,7 @@ public sealed class DeviceAgent
     private readonly EstClient _est;
     private readonly IBrokerConnector _broker;
     private readonly RotationPolicy _policy;
+    private readonly Action<string>? _checkpoint;
     private string? _dueSerial;
     private DateTimeOffset _due;
 
@@ -31,6 +32,7 @@ public sealed class DeviceAgent
             ? new MqttBrokerConnector(url, _trust, logger)
             : new LocalVerificationConnector(_trust, _clock));
         _policy = new RotationPolicy(options.RenewalFraction, options.RenewalJitter, options.ClockSkew);
+        _checkpoint = checkpoint;
         Store = new IdentityStore(options.StateDirectory, logger, checkpoint);
     }
 
@@ -162,6 +164,7 @@ public sealed class DeviceAgent
             try
             {
                 var session = await _broker.ConnectAsync(pending, ct).ConfigureAwait(false);
+                _checkpoint?.Invoke("pending.connected");
                 Store.PromotePending();
                 _logger.LogInformation("New certificate {Serial} proven by a broker connection; it is now current and the previous identity is retired",
                     pending.Serial);
@@ -187,6 +190,7 @@ public sealed class DeviceAgent
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var csr = Csr(current.DeviceId, key);
+        _checkpoint?.Invoke("rotation.key");
         X509Certificate2 issued;
         try
         {
@@ -199,6 +203,8 @@ public sealed class DeviceAgent
             await EnrollAsync(ct).ConfigureAwait(false);
             return;
         }
+        using var owned = issued;
+        _checkpoint?.Invoke("rotation.issued");
         await StageAsync(key, issued, ct).ConfigureAwait(false);
         _logger.LogInformation("Renewed: new certificate {Serial} valid until {NotAfter:u}, pending until it connects", issued.SerialNumber.ToLowerInvariant(),
             issued.NotAfter.ToUniversalTime());
@@ -213,7 +219,7 @@ public sealed class DeviceAgent
         _logger.LogInformation("Enrolling device {DeviceId} with bootstrap certificate {Thumbprint}", deviceId, bootstrap.Thumbprint);
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var csr = Csr(deviceId, key);
-        var issued = await WithBackoffAsync("simpleenroll", () => _est.SimpleEnrollAsync(tls, csr, ct), ct).ConfigureAwait(false);
+        using var issued = await WithBackoffAsync("simpleenroll", () => _est.SimpleEnrollAsync(tls, csr, ct), ct).ConfigureAwait(false);
         await StageAsync(key, issued, ct).ConfigureAwait(false);
         _logger.LogInformation("Enrolled: certificate {Serial} for {DeviceId} valid until {NotAfter:u}", issued.SerialNumber.ToLowerInvariant(), deviceId,
             issued.NotAfter.ToUniversalTime());
@@ -221,7 +227,6 @@ public sealed class DeviceAgent
 
     private async Task StageAsync(ECDsa key, X509Certificate2 issued, CancellationToken ct)
     {
-        using var _ = issued;
         var chain = await WithBackoffAsync("cacerts", () => _est.GetCaCertsAsync(ct), ct).ConfigureAwait(false);
         if (!_trust.Verifies(issued, chain, new DateTimeOffset(issued.NotBefore.ToUniversalTime()).AddSeconds(1)))
         {

@@ -15,7 +15,7 @@ public sealed class RotationPolicy(double fraction, double jitter, TimeSpan cloc
         var notBefore = new DateTimeOffset(certificate.NotBefore.ToUniversalTime());
         var lifetime = new DateTimeOffset(certificate.NotAfter.ToUniversalTime()) - notBefore;
         var spread = (Random.Shared.NextDouble() * 2 - 1) * Jitter;
-        var at = Math.Clamp(Fraction + spread, 0.01, 0.95);
+        var at = Math.Clamp(Fraction + spread, 0, 0.95);
         return notBefore + lifetime * at;
     }
 
