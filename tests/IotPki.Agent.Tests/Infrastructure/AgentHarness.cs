@@ -34,9 +34,10 @@ public sealed class AgentHarness : IDisposable
         return harness;
     }
 
-    public AgentOptions Options(double renewalFraction = 2.0 / 3.0) => new()
+    public AgentOptions Options(double renewalFraction = 2.0 / 3.0, bool broker = false) => new()
     {
         EstUrl = Server.EstBase,
+        BrokerUrl = broker ? new Uri($"mqtts://127.0.0.1:{Server.MqttPort}") : null,
         TrustBundlePath = Server.CaBundlePath,
         BootstrapCertificatePath = BootstrapCertificatePath,
         BootstrapKeyPath = BootstrapKeyPath,

@@ -1,0 +1,63 @@
+using System.Text;
+using IotPki.Agent.Tests.Infrastructure;
+using IotPki.Server.Operators;
+using IotPki.Server.Tests.Infrastructure;
+using MQTTnet;
+using MQTTnet.Protocol;
+
+namespace IotPki.Agent.Tests;
+
+/// <summary>The agent against the real MQTT broker: a new identity is proven by connecting with it, and the server's
+/// renew command rotates the certificate.</summary>
+public sealed class BrokerProofTests(ShortLivedServerFixture server) : IClassFixture<ShortLivedServerFixture>
+{
+    [Fact]
+    public async Task The_first_identity_is_proven_by_a_broker_connection_with_the_device_id_as_client_id()
+    {
+        using var device = await AgentHarness.CreateAsync(server, "agent-mqtt-01");
+
+        var serial = await device.RunUntilReadyAsync(device.Options(broker: true));
+
+        using var identity = device.AssertUsableIdentity();
+        Assert.Equal(serial, identity.Serial);
+        Assert.True(device.Log.Contains($"New certificate {serial} proven by a broker connection"), device.Log.ToString());
+    }
+
+    [Fact]
+    public async Task A_renew_command_rotates_the_certificate_and_the_new_one_connects_before_the_old_one_is_retired()
+    {
+        using var device = await AgentHarness.CreateAsync(server, "agent-mqtt-02");
+        var agent = device.NewAgent(device.Options(broker: true));
+        var ready = new List<string>();
+        var first = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var second = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        agent.IdentityReady += serial =>
+        {
+            first.TrySetResult(serial);
+            if (serial != first.Task.Result)
+            {
+                second.TrySetResult(serial);
+            }
+        };
+        using var stop = new CancellationTokenSource();
+        var run = agent.RunAsync(stop.Token);
+        var before = await first.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        using var service = await OperatorClient.IssueAsync(server, "agent-commander", OperatorRole.Service);
+        using var commander = await MqttTestClient.ConnectAsync(server, service, "agent-commander");
+        var sent = await commander.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("devices/agent-mqtt-02/commands/renew")
+            .WithPayload(Encoding.UTF8.GetBytes("now")).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
+        Assert.True(sent.IsSuccess);
+
+        var after = await second.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+
+        Assert.NotEqual(before, after);
+        Assert.True(device.Log.Contains("on the server's renew command"), device.Log.ToString());
+        Assert.True(device.Log.Contains($"New certificate {after} proven by a broker connection"), device.Log.ToString());
+        using var identity = device.AssertUsableIdentity();
+        Assert.Equal(after, identity.Serial);
+        Assert.False(Directory.Exists(Path.Combine(device.StateDirectory, "identities", before)));
+    }
+}
