@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using IotPki.Agent.Tests.Infrastructure;
+using IotPki.Server.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace IotPki.Agent.Tests;
+
+/// <summary>The Raspberry Pi build: <c>dotnet publish -r linux-arm64</c> (self-contained, trimmed, single file), run under
+/// qemu-aarch64-static against the server and broker on loopback.</summary>
+public sealed class PublishedBuildTests(ShortLivedServerFixture server, ITestOutputHelper output) : IClassFixture<ShortLivedServerFixture>
+{
+    private const string Qemu = "/usr/bin/qemu-aarch64-static";
+
+    [Fact]
+    public async Task The_trimmed_linux_arm64_build_enrolls_and_connects_under_qemu()
+    {
+        Assert.True(File.Exists(Qemu), $"{Qemu} is missing: apt-get install qemu-user-static, and the arm64 libc and OpenSSL (libc6:arm64 libssl3:arm64)");
+        using var device = await AgentHarness.CreateAsync(server, "agent-arm64-01");
+        var publishDirectory = Path.Combine(device.Directory, "publish");
+        var published = await ChildProcess.RunAsync("dotnet", ["publish", Path.Combine(RepositoryRoot(), "device-agent", "IotPki.Agent.Cli"),
+            "-c", "Release", "-r", "linux-arm64", "-o", publishDirectory, "--nologo"], timeout: TimeSpan.FromMinutes(3));
+        Assert.True(published.ExitCode == 0, published.Stdout + published.Stderr);
+        var binary = Path.Combine(publishDirectory, "iotpki-agent");
+        var size = new FileInfo(binary).Length;
+
+        var info = new ProcessStartInfo(Qemu) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { binary, "run", "--config", device.WriteConfig(renewalFraction: 0.6667) })
+        {
+            info.ArgumentList.Add(arg);
+        }
+        info.Environment["IOTPKI_AGENT_BROKER_URL"] = $"mqtts://127.0.0.1:{server.MqttPort}";
+        using var process = Process.Start(info)!;
+        var lines = new List<string>();
+        var connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not { } line)
+            {
+                return;
+            }
+            lock (lines)
+            {
+                lines.Add(line);
+            }
+            if (line.Contains("renewal at", StringComparison.Ordinal))
+            {
+                connected.TrySetResult();
+            }
+        };
+        process.BeginOutputReadLine();
+        try
+        {
+            var done = await Task.WhenAny(connected.Task, Task.Delay(TimeSpan.FromSeconds(90)));
+            Assert.True(done == connected.Task, "the arm64 agent did not enroll and connect:\n" + string.Join('\n', lines));
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            var rss = File.ReadLines($"/proc/{process.Id}/status").First(l => l.StartsWith("VmRSS", StringComparison.Ordinal));
+            output.WriteLine($"linux-arm64 single file: {size / 1024.0 / 1024.0:F1} MiB; under qemu once connected: {rss}");
+        }
+        finally
+        {
+            process.Kill();
+            await process.WaitForExitAsync();
+        }
+        Assert.Contains(lines, l => l.Contains("proven by a broker connection", StringComparison.Ordinal));
+        using var identity = device.AssertUsableIdentity();
+    }
+
+    private static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "IotPki.sln")))
+        {
+            directory = directory.Parent;
+        }
+        return directory?.FullName ?? throw new InvalidOperationException("IotPki.sln not found above the test directory");
+    }
+}
