@@ -13,7 +13,7 @@ public sealed class CrashSafetyTests(ShortLivedServerFixture server, ITestOutput
     public async Task A_crash_at_any_step_of_a_rotation_always_recovers_a_usable_identity_that_connects_again()
     {
         using var device = await AgentHarness.CreateAsync(server, "agent-crash-01");
-        await device.RunUntilReadyAsync(device.Options());
+        await device.RunUntilReadyAsync(device.Options(broker: true));
         var seenPoints = new HashSet<string>();
         var rotated = 0;
         var random = new Random(4242);
@@ -28,7 +28,7 @@ public sealed class CrashSafetyTests(ShortLivedServerFixture server, ITestOutput
             // Rotate at once (fraction 0) and crash at the n-th step: a step of a file write, a pointer switch, or between them.
             var crashAt = random.Next(1, 30);
             var steps = 0;
-            var agent = device.NewAgent(device.Options(renewalFraction: 0), point =>
+            var agent = device.NewAgent(device.Options(renewalFraction: 0, broker: true), point =>
             {
                 if (++steps == crashAt)
                 {
@@ -50,7 +50,7 @@ public sealed class CrashSafetyTests(ShortLivedServerFixture server, ITestOutput
                 }
             }
             // A restarted agent proves a pending identity (or keeps the current one) and comes back ready.
-            await device.RunUntilReadyAsync(device.Options(), timeout: TimeSpan.FromSeconds(30));
+            await device.RunUntilReadyAsync(device.Options(broker: true), timeout: TimeSpan.FromSeconds(30));
             using var afterRestart = device.AssertUsableIdentity();
             Assert.Single(Directory.EnumerateDirectories(Path.Combine(device.StateDirectory, "identities")));
         }
@@ -69,7 +69,7 @@ public sealed class CrashSafetyTests(ShortLivedServerFixture server, ITestOutput
         var agentDll = AgentDll;
         Assert.True(File.Exists(agentDll), agentDll);
         // Fraction 0: the executable rotates back to back, so a kill lands somewhere inside a rotation.
-        var config = device.WriteConfig(renewalFraction: 0);
+        var config = device.WriteConfig(renewalFraction: 0, broker: true);
         var random = new Random(7);
         var serials = new HashSet<string>();
 
@@ -110,8 +110,13 @@ public sealed class CrashSafetyTests(ShortLivedServerFixture server, ITestOutput
         File.WriteAllText(config, File.ReadAllText(config).Replace("\"RenewalFraction\":0", "\"RenewalFraction\":0.6667", StringComparison.Ordinal));
         using var final = Start(agentDll, config);
         var ready = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var finalLines = new System.Collections.Concurrent.ConcurrentQueue<string>();
         final.OutputDataReceived += (_, e) =>
         {
+            if (e.Data is { } l)
+            {
+                finalLines.Enqueue(l);
+            }
             if (e.Data is { } line && line.Contains("renewal at", StringComparison.Ordinal))
             {
                 ready.TrySetResult(line);
@@ -119,6 +124,8 @@ public sealed class CrashSafetyTests(ShortLivedServerFixture server, ITestOutput
         };
         final.BeginOutputReadLine();
         Assert.True(await Task.WhenAny(ready.Task, Task.Delay(TimeSpan.FromSeconds(20))) == ready.Task, "the restarted agent did not come back");
+        Assert.Contains(finalLines, l => l.Contains("Connected as agent-kill-01", StringComparison.Ordinal)
+            || l.Contains("proven by a broker connection", StringComparison.Ordinal));
         final.Kill();
         await final.WaitForExitAsync();
         using var last = device.AssertUsableIdentity();

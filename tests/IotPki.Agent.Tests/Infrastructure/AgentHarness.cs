@@ -49,11 +49,12 @@ public sealed class AgentHarness : IDisposable
     };
 
     /// <summary>The agent's config file for the executable.</summary>
-    public string WriteConfig(double renewalFraction)
+    public string WriteConfig(double renewalFraction, bool broker = false)
     {
         var path = Path.Combine(Directory, "agent.json");
         File.WriteAllText(path, System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
         {
+            ["BrokerUrl"] = broker ? $"mqtts://127.0.0.1:{Server.MqttPort}" : "",
             ["EstUrl"] = Server.EstBase.ToString(),
             ["TrustBundlePath"] = Server.CaBundlePath,
             ["BootstrapCertificatePath"] = "bootstrap.crt",
