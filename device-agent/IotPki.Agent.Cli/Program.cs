@@ -57,10 +57,22 @@ catch (AgentStoppedException e)
     logger.LogCritical("Agent stopped: {Reason}", e.Message);
     return ExitCodes.Stopped;
 }
+catch (AgentConfigurationException e)
+{
+    logger.LogCritical("Configuration error: {Error}", e.Message);
+    return ExitCodes.Configuration;
+}
+catch (Exception e)
+{
+    // Unexpected: one line, and a non-zero exit so that systemd restarts the agent (the state directory recovers).
+    logger.LogCritical("Agent failed: {Type}: {Error}", e.GetType().Name, e.Message);
+    return ExitCodes.Failed;
+}
 
 internal static class ExitCodes
 {
     public const int Ok = 0;
+    public const int Failed = 1;
     public const int Usage = 64;
     public const int Configuration = 78;
     /// <summary>Stopped for good (revoked or blocked): systemd must not restart it (RestartPreventExitStatus).</summary>

@@ -213,7 +213,7 @@ public sealed class DeviceAgent
     /// <summary><c>simpleenroll</c> with the bootstrap certificate and a key made here.</summary>
     private async Task EnrollAsync(CancellationToken ct)
     {
-        using var bootstrap = X509Certificate2.CreateFromPemFile(_options.BootstrapCertificatePath, _options.BootstrapKeyPath);
+        using var bootstrap = LoadBootstrap();
         using var tls = X509CertificateLoader.LoadPkcs12(bootstrap.Export(X509ContentType.Pkcs12), null);
         var deviceId = BootstrapDeviceId(bootstrap);
         _logger.LogInformation("Enrolling device {DeviceId} with bootstrap certificate {Thumbprint}", deviceId, bootstrap.Thumbprint);
@@ -223,6 +223,19 @@ public sealed class DeviceAgent
         await StageAsync(key, issued, ct).ConfigureAwait(false);
         _logger.LogInformation("Enrolled: certificate {Serial} for {DeviceId} valid until {NotAfter:u}", issued.SerialNumber.ToLowerInvariant(), deviceId,
             issued.NotAfter.ToUniversalTime());
+    }
+
+    private X509Certificate2 LoadBootstrap()
+    {
+        try
+        {
+            return X509Certificate2.CreateFromPemFile(_options.BootstrapCertificatePath, _options.BootstrapKeyPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
+        {
+            throw new AgentConfigurationException(
+                $"Cannot read the bootstrap certificate '{_options.BootstrapCertificatePath}' and key '{_options.BootstrapKeyPath}': {e.Message}");
+        }
     }
 
     private async Task StageAsync(ECDsa key, X509Certificate2 issued, CancellationToken ct)
