@@ -61,3 +61,23 @@ public sealed class BrokerProofTests(ShortLivedServerFixture server) : IClassFix
         Assert.False(Directory.Exists(Path.Combine(device.StateDirectory, "identities", before)));
     }
 }
+
+public sealed class ClockSkewTests(ShortLivedServerFixture server) : IClassFixture<ShortLivedServerFixture>
+{
+    [Theory]
+    [InlineData("agent-skew-ahead", 4)]
+    [InlineData("agent-skew-behind", -4)]
+    public async Task A_device_clock_a_few_minutes_off_still_enrolls_connects_and_keeps_its_identity(string deviceId, int minutes)
+    {
+        using var device = await AgentHarness.CreateAsync(server, deviceId);
+        var clock = new SkewedClock(TimeSpan.FromMinutes(minutes));
+
+        var first = await device.RunUntilReadyAsync(device.Options(broker: true), clock: clock);
+        // Restarted with the same skew: the 3-minute certificate is neither treated as expired nor as not yet valid.
+        var again = await device.RunUntilReadyAsync(device.Options(broker: true), clock: clock);
+
+        Assert.Equal(first, again);
+        Assert.False(device.Log.Contains("falling back to bootstrap"), device.Log.ToString());
+        using var identity = device.AssertUsableIdentity();
+    }
+}

@@ -68,12 +68,13 @@ public sealed class AgentHarness : IDisposable
         return path;
     }
 
-    public DeviceAgent NewAgent(AgentOptions options, Action<string>? checkpoint = null) => new(options, Log, checkpoint: checkpoint);
+    public DeviceAgent NewAgent(AgentOptions options, Action<string>? checkpoint = null, TimeProvider? clock = null) =>
+        new(options, Log, clock, checkpoint: checkpoint);
 
     /// <summary>Runs the agent until it holds a proven identity other than <paramref name="notSerial"/>; returns its serial.</summary>
-    public async Task<string> RunUntilReadyAsync(AgentOptions options, string? notSerial = null, TimeSpan? timeout = null)
+    public async Task<string> RunUntilReadyAsync(AgentOptions options, string? notSerial = null, TimeSpan? timeout = null, TimeProvider? clock = null)
     {
-        var agent = NewAgent(options);
+        var agent = NewAgent(options, clock: clock);
         var ready = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         agent.IdentityReady += serial =>
         {
@@ -151,4 +152,10 @@ public sealed class ShortLivedServerFixture : ServerFixture
     {
         ["Pki:OperationalLifetime"] = "00:03:00",
     };
+}
+
+/// <summary>The device's clock, off by a fixed amount (only the agent's; the server keeps the real time).</summary>
+public sealed class SkewedClock(TimeSpan offset) : TimeProvider
+{
+    public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + offset;
 }
