@@ -1,9 +1,6 @@
-using System.Net.Security;
-using System.Security.Authentication;
 using IotPki.Server.Hosting;
 using IotPki.Server.Pki;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.AspNetCore.Server.Kestrel.Https;
 using MQTTnet.AspNetCore;
 using MQTTnet.Server;
 
@@ -52,19 +49,7 @@ public static class BrokerFeature
                 ClientCertificateGate.Remote.Value = connection.RemoteEndPoint;
                 return next(connection);
             });
-            listen.UseHttps(new TlsHandshakeCallbackOptions
-            {
-                HandshakeTimeout = TimeSpan.FromSeconds(10),
-                OnConnection = _ => ValueTask.FromResult(new SslServerAuthenticationOptions
-                {
-                    ServerCertificateContext = pki.ServerTls.Context,
-                    CertificateChainPolicy = pki.ClientChainPolicy.Clone(),
-                    ClientCertificateRequired = true,
-                    RemoteCertificateValidationCallback = (_, certificate, _, errors) => gate.Accept(certificate, errors),
-                    EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-                    CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
-                }),
-            });
+            listen.UseClientCertificateTls(pki, (_, certificate, _, errors) => gate.Accept(certificate, errors));
             listen.UseMqttPacketSizeLimit(options.MaxPacketBytes, kestrel.ApplicationServices.GetRequiredService<BrokerAudit>(), pki);
             listen.UseMqtt();
         });

@@ -27,25 +27,29 @@ public static class TlsListener
                 connection.Items[PurposeKey] = purpose;
                 return next(connection);
             });
-            listen.UseHttps(new TlsHandshakeCallbackOptions
-            {
-                HandshakeTimeout = TimeSpan.FromSeconds(10),
-                OnConnection = _ => ValueTask.FromResult(new SslServerAuthenticationOptions
-                {
-                    ServerCertificateContext = pki.ServerTls.Context,
-                    // SslStream builds the client chain before our callback; against our own root only, that is cheap
-                    // and never reads the system store.
-                    CertificateChainPolicy = pki.ClientChainPolicy.Clone(),
-                    ClientCertificateRequired = true,
-                    // Trust is decided per endpoint against explicit anchors, never the system store.
-                    RemoteCertificateValidationCallback = static (_, _, _, _) => true,
-                    EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-                    CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
-                }),
-            });
+            // Trust is decided per endpoint against explicit anchors, never the system store.
+            listen.UseClientCertificateTls(pki, static (_, _, _, _) => true);
         });
         return created!;
     }
+
+    /// <summary>TLS 1.2/1.3 with our server certificate, asking for a client certificate that
+    /// <paramref name="decide"/> judges. SslStream builds the client chain before the callback; against our own root
+    /// only (the chain policy), that is cheap and never reads the system store.</summary>
+    public static void UseClientCertificateTls(this ListenOptions listen, PkiState pki, RemoteCertificateValidationCallback decide) =>
+        listen.UseHttps(new TlsHandshakeCallbackOptions
+        {
+            HandshakeTimeout = TimeSpan.FromSeconds(10),
+            OnConnection = _ => ValueTask.FromResult(new SslServerAuthenticationOptions
+            {
+                ServerCertificateContext = pki.ServerTls.Context,
+                CertificateChainPolicy = pki.ClientChainPolicy.Clone(),
+                ClientCertificateRequired = true,
+                RemoteCertificateValidationCallback = decide,
+                EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
+            }),
+        });
 
     /// <summary>Which listener a request arrived on (<see cref="ListenerEndpoints.Est"/>, <see cref="ListenerEndpoints.Operator"/>).</summary>
     public static string? PurposeOf(HttpContext http) =>
