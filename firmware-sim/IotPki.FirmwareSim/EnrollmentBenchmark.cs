@@ -36,7 +36,7 @@ public sealed class EnrollmentBenchmark(Uri estBase, string caBundlePath, Factor
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
-                    using var client = NewClient(bootstrap, anchors);
+                    using var client = EstHttpClient.Create(bootstrap, anchors);
                     using var content = new StringContent(csr, Encoding.ASCII);
                     content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/pkcs10");
                     using var response = handshakeOnly
@@ -65,29 +65,6 @@ public sealed class EnrollmentBenchmark(Uri estBase, string caBundlePath, Factor
         var seconds = clock.Elapsed.TotalSeconds;
         Array.Sort(latencies);
         return new Result(deviceIds.Count, failures, seconds, deviceIds.Count / seconds,
-            Percentile(latencies, 0.50), Percentile(latencies, 0.99), latencies[^1], firstError);
+            Percentiles.Of(latencies, 0.50), Percentiles.Of(latencies, 0.99), latencies[^1], firstError);
     }
-
-    private static HttpClient NewClient(X509Certificate2 bootstrap, X509Certificate2Collection anchors)
-    {
-        var handler = new SocketsHttpHandler
-        {
-            SslOptions = new SslClientAuthenticationOptions
-            {
-                ClientCertificates = [bootstrap],
-                LocalCertificateSelectionCallback = (_, _, _, _, _) => bootstrap,
-                CertificateChainPolicy = new X509ChainPolicy
-                {
-                    TrustMode = X509ChainTrustMode.CustomRootTrust,
-                    RevocationMode = X509RevocationMode.NoCheck,
-                },
-            },
-        };
-        handler.SslOptions.CertificateChainPolicy.CustomTrustStore.AddRange(anchors);
-        handler.SslOptions.CertificateChainPolicy.ExtraStore.AddRange(anchors);
-        return new HttpClient(handler);
-    }
-
-    private static double Percentile(double[] sorted, double p) =>
-        sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 }

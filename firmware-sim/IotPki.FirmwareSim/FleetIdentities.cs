@@ -37,7 +37,7 @@ public sealed class FleetIdentities(Uri estBase, string caBundlePath, Factory fa
                     using var bootstrap = X509Certificate2.CreateFromPemFile(Path.Combine(dir, "boot.pem"), Path.Combine(dir, "boot.key"));
                     using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
                     var csr = Convert.ToBase64String(new CertificateRequest($"CN={id}", key, HashAlgorithmName.SHA256).CreateSigningRequest());
-                    using var client = NewClient(bootstrap, anchors);
+                    using var client = EstHttpClient.Create(bootstrap, anchors);
                     using var content = new StringContent(csr, Encoding.ASCII);
                     content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/pkcs10");
                     using var response = await client.PostAsync(new Uri(estBase, "/.well-known/est/simpleenroll"), content, ct);
@@ -64,24 +64,4 @@ public sealed class FleetIdentities(Uri estBase, string caBundlePath, Factory fa
 
     private static bool IsCa(X509Certificate2 c) =>
         c.Extensions.OfType<X509BasicConstraintsExtension>().Any(b => b.CertificateAuthority);
-
-    private static HttpClient NewClient(X509Certificate2 bootstrap, X509Certificate2Collection anchors)
-    {
-        var handler = new SocketsHttpHandler
-        {
-            SslOptions = new SslClientAuthenticationOptions
-            {
-                ClientCertificates = [bootstrap],
-                LocalCertificateSelectionCallback = (_, _, _, _, _) => bootstrap,
-                CertificateChainPolicy = new X509ChainPolicy
-                {
-                    TrustMode = X509ChainTrustMode.CustomRootTrust,
-                    RevocationMode = X509RevocationMode.NoCheck,
-                },
-            },
-        };
-        handler.SslOptions.CertificateChainPolicy.CustomTrustStore.AddRange(anchors);
-        handler.SslOptions.CertificateChainPolicy.ExtraStore.AddRange(anchors);
-        return new HttpClient(handler);
-    }
 }
