@@ -3,7 +3,8 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace IotPki.Pki;
 
-/// <summary>A PKCS#10 request whose signature (proof of possession of the key) has been checked.</summary>
+/// <summary>A PKCS#10 request whose signature (proof of possession of the key) has been checked, or, for
+/// server-side key generation, whose key and signature are placeholders (RFC 7030 §4.4.1).</summary>
 public sealed class SigningRequest
 {
     public const int MaxDerLength = 48 * 1024;
@@ -22,7 +23,7 @@ public sealed class SigningRequest
     }
 
     /// <summary>Parses the base64 body of an EST request (RFC 7030 §4.2.1), whitespace and line breaks allowed.</summary>
-    public static SigningRequest FromBase64(ReadOnlySpan<byte> body)
+    public static SigningRequest FromBase64(ReadOnlySpan<byte> body, KeyProof proof = KeyProof.Required)
     {
         var der = new byte[body.Length];
         var status = System.Buffers.Text.Base64.DecodeFromUtf8(StripWhitespace(body), der, out _, out var written);
@@ -30,14 +31,18 @@ public sealed class SigningRequest
         {
             throw new CsrException(CsrError.MalformedBase64, "The request body is not valid base64.");
         }
-        return FromDer(der.AsSpan(0, written));
+        return FromDer(der.AsSpan(0, written), proof);
     }
 
-    public static SigningRequest FromDer(ReadOnlySpan<byte> der)
+    public static SigningRequest FromDer(ReadOnlySpan<byte> der, KeyProof proof = KeyProof.Required)
     {
         if (der.Length > MaxDerLength)
         {
             throw new CsrException(CsrError.TooLarge, $"The CSR is larger than {MaxDerLength} bytes.");
+        }
+        if (proof == KeyProof.Ignored)
+        {
+            return Placeholder(der);
         }
         CertificateRequest request;
         try
@@ -55,6 +60,27 @@ public sealed class SigningRequest
             throw Classify(der);
         }
         CheckKey(request.PublicKey);
+        return new SigningRequest(request.SubjectName, request.PublicKey,
+            CommonNameOf(request.SubjectName), UriNamesOf(request.CertificateExtensions));
+    }
+
+    /// <summary>The server makes the key: the CSR's key and signature are not looked at, only its names.</summary>
+    private static SigningRequest Placeholder(ReadOnlySpan<byte> der)
+    {
+        CertificateRequest request;
+        try
+        {
+            request = CertificateRequest.LoadSigningRequest(der, HashAlgorithmName.SHA256, out var consumed,
+                CertificateRequestLoadOptions.SkipSignatureValidation | CertificateRequestLoadOptions.UnsafeLoadCertificateExtensions);
+            if (consumed != der.Length)
+            {
+                throw new CsrException(CsrError.NotACsr, "The body holds data after the CSR.");
+            }
+        }
+        catch (CryptographicException)
+        {
+            throw new CsrException(CsrError.NotACsr, "The body is not a PKCS#10 certificate signing request.");
+        }
         return new SigningRequest(request.SubjectName, request.PublicKey,
             CommonNameOf(request.SubjectName), UriNamesOf(request.CertificateExtensions));
     }

@@ -65,6 +65,19 @@ public sealed class SigningRequestTests
     }
 
     [Fact]
+    public void For_serverkeygen_the_placeholder_key_and_signature_are_ignored_but_the_names_are_read()
+    {
+        using var rsa1024 = RSA.Create(1024);
+        var der = Csr("CN=dev-0001", rsa1024);
+        der[^3] ^= 0x01;
+
+        var csr = SigningRequest.FromDer(der, KeyProof.Ignored);
+
+        Assert.Equal("dev-0001", csr.CommonName);
+        Assert.Equal(CsrError.NotACsr, Assert.Throws<CsrException>(() => SigningRequest.FromDer([0x30, 0x03, 0x02, 0x01, 0x01], KeyProof.Ignored)).Error);
+    }
+
+    [Fact]
     public void Weak_and_unsupported_keys_are_refused()
     {
         using var rsa1024 = RSA.Create(1024);

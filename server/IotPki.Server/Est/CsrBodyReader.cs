@@ -6,7 +6,7 @@ namespace IotPki.Server.Est;
 /// <summary>Reads the base64 PKCS#10 body of an enrollment request, bounded by <see cref="EstOptions.MaxRequestBytes"/>.</summary>
 public static class CsrBodyReader
 {
-    public static async Task<(SigningRequest? Csr, EstRefusal? Refusal)> ReadAsync(HttpRequest request, int limit, CancellationToken ct)
+    public static async Task<(SigningRequest? Csr, EstRefusal? Refusal)> ReadAsync(HttpRequest request, int limit, KeyProof proof, CancellationToken ct)
     {
         var mediaType = request.ContentType?.Split(';')[0].Trim();
         if (!string.Equals(mediaType, "application/pkcs10", StringComparison.OrdinalIgnoreCase))
@@ -33,7 +33,7 @@ public static class CsrBodyReader
             }
             try
             {
-                return (SigningRequest.FromBase64(buffer.AsSpan(0, length)), null);
+                return (SigningRequest.FromBase64(buffer.AsSpan(0, length), proof), null);
             }
             catch (CsrException e)
             {

@@ -23,6 +23,8 @@ public static class EstEndpoints
             enrollment.HandleAsync(EstOperation.SimpleEnroll, http, ct));
         est.MapPost("/simplereenroll", (HttpContext http, EnrollmentService enrollment, CancellationToken ct) =>
             enrollment.HandleAsync(EstOperation.SimpleReenroll, http, ct));
+        est.MapPost("/serverkeygen", (HttpContext http, EnrollmentService enrollment, CancellationToken ct) =>
+            enrollment.HandleAsync(EstOperation.ServerKeyGen, http, ct));
     }
 
     private static IResult Base64(HttpContext http, string body, string contentType)

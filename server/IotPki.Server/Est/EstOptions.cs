@@ -19,4 +19,8 @@ public sealed class EstOptions
     /// <summary>Retry-After of the 202 answer to a device awaiting approval.</summary>
     [Range(1, 86400)]
     public int RetryAfterSeconds { get; set; } = 60;
+
+    /// <summary>Whether <c>serverkeygen</c> (RFC 7030 §4.4) makes keys for devices that cannot make their own.
+    /// The key travels once, inside the mutual-TLS answer, and is never stored or logged here.</summary>
+    public bool ServerKeyGen { get; set; } = true;
 }

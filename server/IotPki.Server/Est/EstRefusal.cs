@@ -3,10 +3,14 @@ namespace IotPki.Server.Est;
 /// <summary>Why an EST request was refused: the HTTP status, a stable reason code, and words for a person.</summary>
 public sealed record EstRefusal(int Status, string Reason, string Detail)
 {
-    public static EstRefusal NoClientCertificate(string operation) => new(401, "no_client_certificate",
-        operation == EstOperation.SimpleEnroll
-            ? "A TLS client certificate is required: present the device's bootstrap certificate."
-            : "A TLS client certificate is required: present the device's current operational certificate.");
+    public static EstRefusal NoClientCertificate(string operation) => new(401, "no_client_certificate", operation switch
+    {
+        EstOperation.SimpleEnroll => "A TLS client certificate is required: present the device's bootstrap certificate.",
+        EstOperation.SimpleReenroll => "A TLS client certificate is required: present the device's current operational certificate.",
+        _ => "A TLS client certificate is required: present the device's bootstrap certificate or its current operational certificate.",
+    });
+    public static EstRefusal ServerKeyGenDisabled() => new(403, "serverkeygen_disabled",
+        "This server does not generate device keys (Est:ServerKeyGen is false): generate the key on the device and use simpleenroll.");
     public static EstRefusal WrongContentType(string? got) => new(415, "wrong_content_type",
         $"The request Content-Type must be application/pkcs10, not '{got ?? "(none)"}'.");
     public static EstRefusal TooLarge(int limit) => new(413, "request_too_large", $"The request body is larger than {limit} bytes.");
@@ -25,4 +29,5 @@ public static class EstOperation
 {
     public const string SimpleEnroll = "simpleenroll";
     public const string SimpleReenroll = "simplereenroll";
+    public const string ServerKeyGen = "serverkeygen";
 }

@@ -13,10 +13,8 @@ public sealed class ReenrollmentGate(IotPkiDbContext db, PkiState pki, TimeProvi
 {
     public async Task<EnrollmentDecision> AuthorizeAsync(X509Certificate2 current, CancellationToken ct)
     {
-        var spiffe = SubjectAlternativeNames.Uris(current)
-            .Select(u => SpiffeId.TryParse(u, out var id) ? id : null)
-            .FirstOrDefault(id => id is not null);
-        if (spiffe is null || spiffe.Kind != CertificateKind.Operational || spiffe.TrustDomain != pki.Issuer.Endpoints.TrustDomain)
+        var spiffe = OperationalIdentityOf(current, pki.Issuer.Endpoints.TrustDomain);
+        if (spiffe is null)
         {
             return Refuse("not_operational_certificate",
                 "simplereenroll needs the device's current operational certificate; a bootstrap certificate is accepted only by simpleenroll.");
@@ -51,4 +49,10 @@ public sealed class ReenrollmentGate(IotPkiDbContext db, PkiState pki, TimeProvi
 
     private static EnrollmentDecision Refuse(string reason, string detail) =>
         EnrollmentDecision.Refuse(EstRefusal.Forbidden(reason, detail));
+
+    /// <summary>The operational SPIFFE id of this trust domain the certificate claims (not yet verified), if any.</summary>
+    public static SpiffeId? OperationalIdentityOf(X509Certificate2 certificate, string trustDomain) =>
+        SubjectAlternativeNames.Uris(certificate)
+            .Select(u => SpiffeId.TryParse(u, out var id) ? id : null)
+            .FirstOrDefault(id => id is not null && id.Kind == CertificateKind.Operational && id.TrustDomain == trustDomain);
 }
