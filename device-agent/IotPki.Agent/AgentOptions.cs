@@ -23,6 +23,9 @@ public sealed class AgentOptions
     public double RenewalJitter { get; set; } = 0.05;
     /// <summary>Clock skew tolerated when the agent checks validity locally.</summary>
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromMinutes(5);
+    /// <summary>Let the server make each new key (EST <c>serverkeygen</c>) for a device without a good source of
+    /// randomness; by default the key is made on the device and never leaves it.</summary>
+    public bool ServerKeyGeneration { get; set; }
     public TimeSpan BackoffInitial { get; set; } = TimeSpan.FromSeconds(1);
     public TimeSpan BackoffMax { get; set; } = TimeSpan.FromMinutes(5);
 
@@ -67,11 +70,19 @@ public sealed class AgentOptions
             case "renewalfraction": RenewalFraction = double.Parse(value, CultureInfo.InvariantCulture); break;
             case "renewaljitter": RenewalJitter = double.Parse(value, CultureInfo.InvariantCulture); break;
             case "clockskew": ClockSkew = TimeSpan.Parse(value, CultureInfo.InvariantCulture); break;
+            case "serverkeygeneration" or "serverkeygen": ServerKeyGeneration = ParseBool(name, value); break;
             case "backoffinitial": BackoffInitial = TimeSpan.Parse(value, CultureInfo.InvariantCulture); break;
             case "backoffmax": BackoffMax = TimeSpan.Parse(value, CultureInfo.InvariantCulture); break;
             default: throw new AgentConfigurationException($"Unknown agent option '{name}'.");
         }
     }
+
+    private static bool ParseBool(string name, string value) => value.Trim().ToLowerInvariant() switch
+    {
+        "true" or "1" or "yes" => true,
+        "false" or "0" or "no" or "" => false,
+        _ => throw new AgentConfigurationException($"Option '{name}' must be true or false, not '{value}'."),
+    };
 
     public void Validate()
     {

@@ -185,17 +185,16 @@ public sealed class DeviceAgent
         }
     }
 
-    /// <summary><c>simplereenroll</c> with the current certificate; an expired one falls back to bootstrap enrollment.</summary>
+    /// <summary><c>simplereenroll</c> (or <c>serverkeygen</c>) with the current certificate; an expired one falls back
+    /// to bootstrap enrollment.</summary>
     private async Task RenewAsync(DeviceIdentity current, CancellationToken ct)
     {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var csr = Csr(current.DeviceId, key);
-        _checkpoint?.Invoke("rotation.key");
         X509Certificate2 issued;
+        ECDsa key;
         try
         {
             using var tls = current.ToTlsCertificate();
-            issued = await WithBackoffAsync("simplereenroll", () => _est.SimpleReenrollAsync(tls, csr, ct), ct).ConfigureAwait(false);
+            (key, issued) = await RequestCertificateAsync(EstClient.SimpleReenroll, tls, current.DeviceId, ct).ConfigureAwait(false);
         }
         catch (EstRefusalException e) when (e.Reason == "certificate_expired")
         {
@@ -203,6 +202,7 @@ public sealed class DeviceAgent
             await EnrollAsync(ct).ConfigureAwait(false);
             return;
         }
+        using var ownedKey = key;
         using var owned = issued;
         _checkpoint?.Invoke("rotation.issued");
         await StageAsync(key, issued, ct).ConfigureAwait(false);
@@ -210,19 +210,48 @@ public sealed class DeviceAgent
             issued.NotAfter.ToUniversalTime());
     }
 
-    /// <summary><c>simpleenroll</c> with the bootstrap certificate and a key made here.</summary>
+    /// <summary><c>simpleenroll</c> (or <c>serverkeygen</c>) with the bootstrap certificate.</summary>
     private async Task EnrollAsync(CancellationToken ct)
     {
         using var bootstrap = LoadBootstrap();
         using var tls = X509CertificateLoader.LoadPkcs12(bootstrap.Export(X509ContentType.Pkcs12), null);
         var deviceId = BootstrapDeviceId(bootstrap);
         _logger.LogInformation("Enrolling device {DeviceId} with bootstrap certificate {Thumbprint}", deviceId, bootstrap.Thumbprint);
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var csr = Csr(deviceId, key);
-        using var issued = await WithBackoffAsync("simpleenroll", () => _est.SimpleEnrollAsync(tls, csr, ct), ct).ConfigureAwait(false);
+        var (key, issued) = await RequestCertificateAsync(EstClient.SimpleEnroll, tls, deviceId, ct).ConfigureAwait(false);
+        using var ownedKey = key;
+        using var owned = issued;
         await StageAsync(key, issued, ct).ConfigureAwait(false);
         _logger.LogInformation("Enrolled: certificate {Serial} for {DeviceId} valid until {NotAfter:u}", issued.SerialNumber.ToLowerInvariant(), deviceId,
             issued.NotAfter.ToUniversalTime());
+    }
+
+    /// <summary>A new key and its certificate: the key made here and sent as a CSR to <paramref name="operation"/>, or,
+    /// with <see cref="AgentOptions.ServerKeyGeneration"/>, made by the server through <c>serverkeygen</c>.</summary>
+    private async Task<(ECDsa Key, X509Certificate2 Certificate)> RequestCertificateAsync(string operation, X509Certificate2 tls, string deviceId,
+        CancellationToken ct)
+    {
+        if (_options.ServerKeyGeneration)
+        {
+            // RFC 7030 §4.4.1: the server ignores the CSR's key and signature, so the client key signs it and no key is made here.
+            var placeholder = PlaceholderCsr(deviceId, tls);
+            _checkpoint?.Invoke("rotation.key");
+            return await WithBackoffAsync(EstClient.ServerKeyGen, () => _est.ServerKeyGenAsync(tls, placeholder, ct), ct).ConfigureAwait(false);
+        }
+        var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        try
+        {
+            var csr = Csr(deviceId, key);
+            _checkpoint?.Invoke("rotation.key");
+            var issued = await WithBackoffAsync(operation, () => operation == EstClient.SimpleEnroll
+                ? _est.SimpleEnrollAsync(tls, csr, ct)
+                : _est.SimpleReenrollAsync(tls, csr, ct), ct).ConfigureAwait(false);
+            return (key, issued);
+        }
+        catch
+        {
+            key.Dispose();
+            throw;
+        }
     }
 
     private X509Certificate2 LoadBootstrap()
@@ -292,11 +321,26 @@ public sealed class DeviceAgent
             or System.Net.Sockets.SocketException or OperationCanceledException or MQTTnet.Exceptions.MqttCommunicationException
             or System.Security.Authentication.AuthenticationException;
 
-    private static byte[] Csr(string deviceId, ECDsa key)
+    private static byte[] Csr(string deviceId, ECDsa key) =>
+        new CertificateRequest(Subject(deviceId), key, HashAlgorithmName.SHA256).CreateSigningRequest();
+
+    private static byte[] PlaceholderCsr(string deviceId, X509Certificate2 withKey)
+    {
+        using var ec = withKey.GetECDsaPrivateKey();
+        if (ec is not null)
+        {
+            return Csr(deviceId, ec);
+        }
+        using var rsa = withKey.GetRSAPrivateKey()
+            ?? throw new AgentConfigurationException($"The key of certificate {withKey.Subject} is neither ECDSA nor RSA.");
+        return new CertificateRequest(Subject(deviceId), rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1).CreateSigningRequest();
+    }
+
+    private static X500DistinguishedName Subject(string deviceId)
     {
         var subject = new X500DistinguishedNameBuilder();
         subject.AddCommonName(deviceId);
-        return new CertificateRequest(subject.Build(), key, HashAlgorithmName.SHA256).CreateSigningRequest();
+        return subject.Build();
     }
 
     /// <summary>The device id in a bootstrap certificate: the subject serialNumber when present, else the CN.</summary>

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Security;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
@@ -8,9 +9,16 @@ using System.Text.Json;
 namespace IotPki.Agent;
 
 /// <summary>RFC 7030 client: <c>cacerts</c>, <c>simpleenroll</c> with the bootstrap certificate, <c>simplereenroll</c>
-/// with the current operational certificate. Trusts only the configured bundle.</summary>
+/// with the current operational certificate, and <c>serverkeygen</c> with either. Trusts only the configured bundle.</summary>
 public sealed class EstClient(Uri estBase, TrustBundle trust)
 {
+    public const string SimpleEnroll = "simpleenroll";
+    public const string SimpleReenroll = "simplereenroll";
+    public const string ServerKeyGen = "serverkeygen";
+
+    /// <summary>No EST answer of ours comes near this; a larger one is refused rather than buffered.</summary>
+    private const int MaxAnswerBytes = 1024 * 1024;
+
     private readonly Uri _base = NormalizeBase(estBase);
 
     public async Task<List<X509Certificate2>> GetCaCertsAsync(CancellationToken ct)
@@ -21,24 +29,51 @@ public sealed class EstClient(Uri estBase, TrustBundle trust)
     }
 
     public Task<X509Certificate2> SimpleEnrollAsync(X509Certificate2 bootstrap, byte[] csrDer, CancellationToken ct) =>
-        PostCsrAsync("simpleenroll", bootstrap, csrDer, ct);
+        PostCsrAsync(SimpleEnroll, bootstrap, csrDer, ct);
 
     public Task<X509Certificate2> SimpleReenrollAsync(X509Certificate2 current, byte[] csrDer, CancellationToken ct) =>
-        PostCsrAsync("simplereenroll", current, csrDer, ct);
+        PostCsrAsync(SimpleReenroll, current, csrDer, ct);
+
+    /// <summary>RFC 7030 §4.4: the server makes the key; the answer carries it (PKCS#8) and its certificate.
+    /// <paramref name="placeholderCsrDer"/> only names the device: the server ignores its key and signature.</summary>
+    public async Task<(ECDsa Key, X509Certificate2 Certificate)> ServerKeyGenAsync(X509Certificate2 clientCertificate, byte[] placeholderCsrDer,
+        CancellationToken ct)
+    {
+        using var http = CreateHttp(clientCertificate);
+        using var response = await PostAsync(http, ServerKeyGen, placeholderCsrDer, ct).ConfigureAwait(false);
+        if (response.StatusCode != HttpStatusCode.OK)
+        {
+            throw Refusal(response, await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false));
+        }
+        var body = await response.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
+        try
+        {
+            return ServerKeyGenAnswer.Read(response.Content.Headers.ContentType, body);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(body);
+        }
+    }
 
     private async Task<X509Certificate2> PostCsrAsync(string operation, X509Certificate2 clientCertificate, byte[] csrDer, CancellationToken ct)
     {
         using var http = CreateHttp(clientCertificate);
-        using var content = new StringContent(Convert.ToBase64String(csrDer, Base64FormattingOptions.InsertLineBreaks), Encoding.ASCII);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/pkcs10");
-        content.Headers.TryAddWithoutValidation("Content-Transfer-Encoding", "base64");
-        using var response = await http.PostAsync(new Uri(_base, operation), content, ct).ConfigureAwait(false);
+        using var response = await PostAsync(http, operation, csrDer, ct).ConfigureAwait(false);
         var certificates = await ReadCertificatesAsync(response, ct).ConfigureAwait(false);
         if (certificates.Count != 1)
         {
             throw new FormatException($"The {operation} answer holds {certificates.Count} certificates, not one.");
         }
         return certificates[0];
+    }
+
+    private async Task<HttpResponseMessage> PostAsync(HttpClient http, string operation, byte[] csrDer, CancellationToken ct)
+    {
+        using var content = new StringContent(Convert.ToBase64String(csrDer, Base64FormattingOptions.InsertLineBreaks), Encoding.ASCII);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/pkcs10");
+        content.Headers.TryAddWithoutValidation("Content-Transfer-Encoding", "base64");
+        return await http.PostAsync(new Uri(_base, operation), content, ct).ConfigureAwait(false);
     }
 
     private static async Task<List<X509Certificate2>> ReadCertificatesAsync(HttpResponseMessage response, CancellationToken ct)
@@ -93,7 +128,7 @@ public sealed class EstClient(Uri estBase, TrustBundle trust)
             },
             ConnectTimeout = TimeSpan.FromSeconds(15),
         };
-        return new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(60) };
+        return new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(60), MaxResponseContentBufferSize = MaxAnswerBytes };
     }
 
     private static Uri NormalizeBase(Uri estBase)
