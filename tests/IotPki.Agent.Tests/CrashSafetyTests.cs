@@ -62,74 +62,54 @@ public sealed class CrashSafetyTests(ShortLivedServerFixture server, ITestOutput
         Assert.InRange(rotated, 1, 99);
     }
 
+    /// <summary>The bar: SIGKILL the agent process at random points of a rotation at least 100 times; every
+    /// restart must come back with an identity that connects to the broker.</summary>
+    private const int Kills = 100;
+
     [Fact]
-    public async Task SIGKILL_of_the_agent_executable_during_rotations_always_leaves_a_usable_identity()
+    public async Task SIGKILL_of_the_agent_executable_at_random_points_of_rotations_always_restarts_with_an_identity_that_connects()
     {
         using var device = await AgentHarness.CreateAsync(server, "agent-kill-01");
-        var agentDll = AgentDll;
-        Assert.True(File.Exists(agentDll), agentDll);
+        Assert.True(File.Exists(AgentDll), AgentDll);
         // Fraction 0: the executable rotates back to back, so a kill lands somewhere inside a rotation.
         var config = device.WriteConfig(renewalFraction: 0, broker: true);
         var random = new Random(7);
         var serials = new HashSet<string>();
+        var phases = new Dictionary<string, int>();
+        int killsWithPending = 0, killsWithTempFiles = 0;
 
-        for (var trial = 0; trial < 12; trial++)
+        for (var trial = 0; trial <= Kills; trial++)
         {
-            using var process = Start(agentDll, config);
-            var lines = new List<string>();
-            var firstRotation = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            process.OutputDataReceived += (_, e) =>
+            using var agent = AgentProcess.Start(AgentDll, config);
+            // The restart after the previous kill: the recovered (or pending) identity must connect.
+            await agent.WaitForAsync(IsConnectedLine, "connect with the identity it recovered");
+            if (trial == Kills)
             {
-                if (e.Data is null)
-                {
-                    return;
-                }
-                lock (lines)
-                {
-                    lines.Add(e.Data);
-                }
-                if (e.Data.Contains("Rotating certificate", StringComparison.Ordinal))
-                {
-                    firstRotation.TrySetResult();
-                }
-            };
-            process.BeginOutputReadLine();
-            var started = await Task.WhenAny(firstRotation.Task, Task.Delay(TimeSpan.FromSeconds(20)));
-            Assert.True(started == firstRotation.Task, "the agent did not start rotating:\n" + string.Join('\n', lines));
-            await Task.Delay(random.Next(0, 400));
-            process.Kill(); // SIGKILL
-            await process.WaitForExitAsync();
+                agent.Kill();
+                break;
+            }
+            await agent.WaitForAsync(l => l.Contains("Rotating certificate", StringComparison.Ordinal), "start a rotation");
+            await Task.Delay(random.Next(0, 350));
+            var phase = agent.Kill();
+            phases[phase] = phases.GetValueOrDefault(phase) + 1;
 
+            // What the kill left, before a restart recovers it.
+            killsWithPending += File.Exists(Path.Combine(device.StateDirectory, IdentityStore.PendingPointer)) ? 1 : 0;
+            killsWithTempFiles += Directory.EnumerateFiles(device.StateDirectory, "*" + AtomicFile.TempSuffix, SearchOption.AllDirectories).Any() ? 1 : 0;
             using var identity = device.AssertUsableIdentity();
             serials.Add(identity.Serial);
         }
-        output.WriteLine($"distinct identities after the kills: {serials.Count}");
-        Assert.True(serials.Count > 1, "the kills should land after some rotations completed");
 
-        // Restarted with the normal schedule, the executable comes back with the surviving identity and stays up.
-        File.WriteAllText(config, File.ReadAllText(config).Replace("\"RenewalFraction\":0", "\"RenewalFraction\":0.6667", StringComparison.Ordinal));
-        using var final = Start(agentDll, config);
-        var ready = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var finalLines = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        final.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is { } l)
-            {
-                finalLines.Enqueue(l);
-            }
-            if (e.Data is { } line && line.Contains("renewal at", StringComparison.Ordinal))
-            {
-                ready.TrySetResult(line);
-            }
-        };
-        final.BeginOutputReadLine();
-        Assert.True(await Task.WhenAny(ready.Task, Task.Delay(TimeSpan.FromSeconds(20))) == ready.Task, "the restarted agent did not come back");
-        Assert.Contains(finalLines, l => l.Contains("Connected as agent-kill-01", StringComparison.Ordinal)
-            || l.Contains("proven by a broker connection", StringComparison.Ordinal));
-        final.Kill();
-        await final.WaitForExitAsync();
-        using var last = device.AssertUsableIdentity();
+        output.WriteLine($"{Kills} SIGKILLs; last log line before each kill: " +
+            string.Join("; ", phases.OrderByDescending(p => p.Value).Select(p => $"{p.Value}× \"{p.Key}\"")));
+        output.WriteLine($"kills that left a pending identity: {killsWithPending}, left temp files: {killsWithTempFiles}; distinct identities: {serials.Count}");
+        Assert.True(serials.Count > 1, "the kills should land after some rotations completed");
+        Assert.True(killsWithPending > 0, "some kills should land between staging a new identity and proving it");
+        Assert.True(phases.Count > 1, "the kills should land in different phases of a rotation");
     }
+
+    private static bool IsConnectedLine(string line) =>
+        line.Contains("Connected as agent-kill-01", StringComparison.Ordinal) || line.Contains("proven by a broker connection", StringComparison.Ordinal);
 
     [Fact]
     public async Task The_executable_exits_3_with_the_servers_reason_when_the_device_is_revoked()
@@ -151,14 +131,4 @@ public sealed class CrashSafetyTests(ShortLivedServerFixture server, ITestOutput
     /// <summary>The executable in its own build output (its deps.json names the logging package the test output lacks).</summary>
     private static string AgentDll => Path.Combine(AppContext.BaseDirectory.Replace(
         Path.Combine("tests", "IotPki.Agent.Tests", "bin"), Path.Combine("device-agent", "IotPki.Agent.Cli", "bin"), StringComparison.Ordinal), "iotpki-agent.dll");
-
-    private static Process Start(string agentDll, string config)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(agentDll);
-        info.ArgumentList.Add("run");
-        info.ArgumentList.Add("--config");
-        info.ArgumentList.Add(config);
-        return Process.Start(info)!;
-    }
 }
