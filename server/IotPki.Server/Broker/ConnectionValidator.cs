@@ -1,12 +1,13 @@
 using IotPki.Server.Pki;
 using Microsoft.Extensions.Options;
+using MQTTnet.Formatter;
 using MQTTnet.Protocol;
 using MQTTnet.Server;
 
 namespace IotPki.Server.Broker;
 
 /// <summary>CONNECT: the identity comes from the certificate (already accepted in the handshake); the client id must
-/// be the device id (or empty, and is then assigned); username and password are ignored. Sets a reason code, never throws.</summary>
+/// be the device id (or, on MQTT 5, empty, and is then assigned); username and password are ignored. Sets a reason code, never throws.</summary>
 public sealed class ConnectionValidator(PkiState pki, RevokedSet revoked, BrokerAudit audit, BrokerMetrics metrics,
     IOptions<BrokerOptions> options)
 {
@@ -25,6 +26,12 @@ public sealed class ConnectionValidator(PkiState pki, RevokedSet revoked, Broker
         if (revoked.IsRevoked(identity.Serial) || (identity.IsDevice && revoked.BarredState(identity.Name) is not null))
         {
             return Refuse(args, MqttConnectReasonCode.NotAuthorized, "certificate_revoked", identity.ToString(), identity.IsDevice ? identity.Name : null, source, $"serial {identity.Serial}");
+        }
+        if (string.IsNullOrEmpty(args.ClientId) && args.ProtocolVersion != MqttProtocolVersion.V500)
+        {
+            // MQTT 3.1.1 has no way to tell the client an assigned id, and MQTTnet assigns only on MQTT 5: say so.
+            return Refuse(args, MqttConnectReasonCode.ClientIdentifierNotValid, "client_id_required", identity.ToString(),
+                identity.IsDevice ? identity.Name : null, source, $"MQTT 3.1.1 needs the client id '{identity.Name}'");
         }
         if (string.IsNullOrEmpty(args.ClientId))
         {

@@ -53,7 +53,7 @@ public sealed class Mqtt311Tests(ServerFixture server) : IClassFixture<ServerFix
     }
 
     [Fact]
-    public async Task A_random_client_id_over_MQTT_3_1_1_is_rejected()
+    public async Task An_empty_client_id_over_MQTT_3_1_1_is_rejected_with_an_audited_reason()
     {
         using var device = await DeviceIdentity.EnrollAsync(server, "mq311-random");
 
@@ -61,5 +61,13 @@ public sealed class Mqtt311Tests(ServerFixture server) : IClassFixture<ServerFix
 
         Assert.NotEqual(0, run.ExitCode);
         Assert.Contains("identifier rejected", run.Stderr);
+        for (var i = 0; i < 100 && await ClientIdRefusalsAsync("mq311-random") == 0; i++)
+        {
+            await Task.Delay(50);
+        }
+        Assert.Equal(1L, await ClientIdRefusalsAsync("mq311-random"));
     }
+
+    private Task<long> ClientIdRefusalsAsync(string deviceId) => server.Database.ScalarAsync<long>(
+        "SELECT count(*) FROM audit_events WHERE \"Action\" = 'mqtt.refused' AND \"Detail\" LIKE 'client_id_required:%' AND \"DeviceId\" = $1", deviceId);
 }
