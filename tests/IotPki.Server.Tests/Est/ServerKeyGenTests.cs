@@ -16,9 +16,7 @@ public sealed class ServerKeyGenTests(ServerFixture server) : IClassFixture<Serv
     [Fact]
     public async Task A_device_enrolls_with_a_server_generated_key_that_matches_its_certificate_and_chains_to_cacerts()
     {
-        await server.RegisterAsync("keygen-0001");
-        using var bootstrap = server.Bootstrap("keygen-0001");
-        TestPki.WritePem(bootstrap, Path.Combine(_dir, "boot.pem"), Path.Combine(_dir, "boot.key"));
+        await WriteBootstrapAsync("keygen-0001");
         await WritePlaceholderCsrAsync("keygen-0001");
 
         var answer = await PostAsync("boot.pem", "boot.key");
@@ -59,9 +57,7 @@ public sealed class ServerKeyGenTests(ServerFixture server) : IClassFixture<Serv
     [Fact]
     public async Task The_placeholder_csr_needs_no_valid_signature_but_must_name_the_device()
     {
-        await server.RegisterAsync("keygen-0002");
-        using var bootstrap = server.Bootstrap("keygen-0002");
-        TestPki.WritePem(bootstrap, Path.Combine(_dir, "boot.pem"), Path.Combine(_dir, "boot.key"));
+        await WriteBootstrapAsync("keygen-0002");
 
         // RFC 7030 §4.4.1: the server ignores the key and signature of the CSR; a CSR for another device is still refused.
         await WritePlaceholderCsrAsync("someone-else");
@@ -114,6 +110,14 @@ public sealed class ServerKeyGenTests(ServerFixture server) : IClassFixture<Serv
     }
 
     private string Est => new Uri(server.EstBase, "/.well-known/est/").ToString();
+
+    /// <summary>Registers the serial and writes its bootstrap certificate and key as boot.pem and boot.key.</summary>
+    private async Task WriteBootstrapAsync(string serial)
+    {
+        await server.RegisterAsync(serial);
+        using var bootstrap = server.Bootstrap(serial);
+        TestPki.WritePem(bootstrap, Path.Combine(_dir, "boot.pem"), Path.Combine(_dir, "boot.key"));
+    }
 
     private Task<ChildProcess.Result> ShellAsync(string script) => ChildProcess.ShellAsync(script, _dir);
 
