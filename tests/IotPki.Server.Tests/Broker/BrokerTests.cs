@@ -16,7 +16,7 @@ public sealed class BrokerTests(ServerFixture server) : IClassFixture<ServerFixt
     private async Task<(string Cert, string Key)> ServiceFilesAsync(string name)
     {
         using var service = await OperatorClient.IssueAsync(server, name, OperatorRole.Service);
-        var dir = Directory.CreateTempSubdirectory($"iotpki-svc-{name}-").FullName;
+        var dir = server.TempDirectory($"iotpki-svc-{name}-");
         TestPki.WritePem(service, Path.Combine(dir, "svc.pem"), Path.Combine(dir, "svc.key"));
         return (Path.Combine(dir, "svc.pem"), Path.Combine(dir, "svc.key"));
     }
@@ -227,7 +227,7 @@ public sealed class BrokerTests(ServerFixture server) : IClassFixture<ServerFixt
     public async Task Revoking_through_one_instance_drops_the_device_connected_to_another()
     {
         using var device = await DeviceIdentity.EnrollAsync(server, "mq-roaming");
-        await using var second = await server.StartServerAsync(Directory.CreateTempSubdirectory("iotpki-second-").FullName);
+        await using var second = await server.StartServerAsync(server.TempDirectory("iotpki-second-"));
         var secondPort = second.Services.GetRequiredService<IotPki.Server.Hosting.ListenerEndpoints>().Get(IotPki.Server.Hosting.ListenerEndpoints.Mqtt)!.Port;
         using var client = await MqttTestClient.ConnectAsync(server, device.Certificate, "mq-roaming", secondPort);
         var dropped = MqttTestClient.Disconnected(client);

@@ -15,7 +15,7 @@ public sealed class RevocationLatencyTests(ServerFixture server, ITestOutputHelp
     {
         using var local = await DeviceIdentity.EnrollAsync(server, "mq-latency-local");
         using var remote = await DeviceIdentity.EnrollAsync(server, "mq-latency-remote");
-        await using var second = await server.StartServerAsync(Directory.CreateTempSubdirectory("iotpki-latency-").FullName);
+        await using var second = await server.StartServerAsync(server.TempDirectory("iotpki-latency-"));
         var secondPort = second.Services.GetRequiredService<ListenerEndpoints>().Get(ListenerEndpoints.Mqtt)!.Port;
         using var localClient = await MqttTestClient.ConnectAsync(server, local.Certificate, local.Id);
         using var remoteClient = await MqttTestClient.ConnectAsync(server, remote.Certificate, remote.Id, secondPort);

@@ -9,7 +9,7 @@ public sealed class OpensslCurlEnrollmentTests(ServerFixture server) : IClassFix
     public async Task A_device_enrolls_with_openssl_and_curl_and_the_certificate_verifies_against_cacerts()
     {
         await server.RegisterAsync("curl-0001");
-        var dir = Directory.CreateTempSubdirectory("iotpki-curl-").FullName;
+        var dir = server.TempDirectory("iotpki-curl-");
         using var bootstrap = server.Bootstrap("curl-0001");
         TestPki.WritePem(bootstrap, Path.Combine(dir, "boot.pem"), Path.Combine(dir, "boot.key"));
         var est = new Uri(server.EstBase, "/.well-known/est/").ToString();
@@ -41,7 +41,7 @@ public sealed class OpensslCurlEnrollmentTests(ServerFixture server) : IClassFix
     {
         var run = await ChildProcess.ShellAsync(
             $"curl -sSf -D headers.txt --cacert '{server.CaBundlePath}' '{new Uri(server.EstBase, "/.well-known/est/csrattrs")}' | openssl base64 -d | openssl asn1parse -inform DER; cat headers.txt",
-            Directory.CreateTempSubdirectory().FullName);
+            server.TempDirectory("scratch-"));
 
         Assert.True(run.ExitCode == 0, run.Stderr);
         Assert.Contains("prime256v1", run.Stdout);
@@ -54,7 +54,7 @@ public sealed class OpensslCurlEnrollmentTests(ServerFixture server) : IClassFix
     {
         var run = await ChildProcess.ShellAsync(
             $"echo MIIB | curl -s -o body.json -w '%{{http_code}}' --cacert '{server.CaBundlePath}' --data-binary @- -H 'Content-Type: application/pkcs10' '{new Uri(server.EstBase, "/.well-known/est/simpleenroll")}'; echo; cat body.json",
-            Directory.CreateTempSubdirectory().FullName);
+            server.TempDirectory("scratch-"));
 
         Assert.StartsWith("401", run.Stdout);
         Assert.Contains("no_client_certificate", run.Stdout);

@@ -11,7 +11,7 @@ public sealed class AdminCliTests(ServerFixture server) : IClassFixture<ServerFi
 {
     private async Task<string[]> CredentialsAsync(string name, string role)
     {
-        var dir = Directory.CreateTempSubdirectory("iotpki-admin-").FullName;
+        var dir = server.TempDirectory("iotpki-admin-");
         using var certificate = await OperatorClient.IssueAsync(server, name, role);
         TestPki.WritePem(certificate, Path.Combine(dir, "op.pem"), Path.Combine(dir, "op.key"));
         return ["--url", server.OperatorBase.ToString(), "--cert", Path.Combine(dir, "op.pem"), "--key", Path.Combine(dir, "op.key"), "--ca", server.CaBundlePath];

@@ -252,7 +252,7 @@ public sealed class FleetOperationsTests(FleetOperationsTests.Fixture server) : 
     [Fact]
     public async Task An_operator_certificate_from_the_command_line_works_with_curl()
     {
-        var dir = Directory.CreateTempSubdirectory("iotpki-op-").FullName;
+        var dir = server.TempDirectory("iotpki-op-");
         var env = new Dictionary<string, string>
         {
             ["ConnectionStrings__IotPki"] = server.Database.ConnectionString,

@@ -19,7 +19,7 @@ public sealed class RevokeDeviceEndToEndTests(ServerFixture server) : IClassFixt
         await server.RegisterAsync(id);
         using var bootstrap = server.Bootstrap(id);
         using var device = await EnrollAsync(id, bootstrap);
-        await using var second = await server.StartServerAsync(Directory.CreateTempSubdirectory("iotpki-second-").FullName);
+        await using var second = await server.StartServerAsync(server.TempDirectory("iotpki-second-"));
         var listeners = second.Services.GetRequiredService<ListenerEndpoints>();
         var secondMqtt = listeners.Get(ListenerEndpoints.Mqtt)!.Port;
         var secondHttp = listeners.Uri(IotPki.Server.Revocation.RevocationListener.Name, "http");

@@ -18,7 +18,7 @@ public sealed class ServerLifecycleTests(ServerFixture server) : IClassFixture<S
     [Fact]
     public async Task A_second_instance_on_the_same_database_uses_the_same_CAs()
     {
-        var otherData = Directory.CreateTempSubdirectory("iotpki-second-").FullName;
+        var otherData = server.TempDirectory("iotpki-second-");
         await using var second = await server.StartServerAsync(otherData);
         var secondPki = second.Services.GetRequiredService<IotPki.Server.Pki.PkiState>();
 
@@ -50,7 +50,7 @@ public sealed class ServerLifecycleTests(ServerFixture server) : IClassFixture<S
         {
             ["ConnectionStrings:IotPki"] = server.Database.ConnectionString,
             ["Ca:Passphrase"] = "a-wrong-passphrase-123",
-            ["Pki:DataDirectory"] = Directory.CreateTempSubdirectory().FullName,
+            ["Pki:DataDirectory"] = server.TempDirectory("scratch-"),
             ["Est:Port"] = "0",
             ["Est:BindAddress"] = "127.0.0.1",
             ["Operators:Port"] = "0",
@@ -67,7 +67,7 @@ public sealed class ServerLifecycleTests(ServerFixture server) : IClassFixture<S
     [Fact]
     public async Task The_server_binary_registers_manufacturers_and_serials_from_the_command_line()
     {
-        var dir = Directory.CreateTempSubdirectory("iotpki-cli-").FullName;
+        var dir = server.TempDirectory("iotpki-cli-");
         using var ca = TestPki.NewCa("Cli Manufacturer CA");
         await File.WriteAllTextAsync(Path.Combine(dir, "ca.pem"), ca.CertificatePem);
         await File.WriteAllTextAsync(Path.Combine(dir, "serials.csv"), "serial\ncli-0001\nnot valid\ncli-0002\n");

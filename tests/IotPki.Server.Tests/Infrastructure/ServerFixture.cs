@@ -87,6 +87,10 @@ public class ServerFixture : IAsyncLifetime
         return await query(scope.ServiceProvider.GetRequiredService<IotPkiDbContext>());
     }
 
+    /// <summary>A scratch directory of the test class, under <see cref="DataDirectory"/> so it goes with the fixture.</summary>
+    public string TempDirectory(string prefix) =>
+        Directory.CreateDirectory(Path.Combine(DataDirectory, "tmp", prefix + Path.GetRandomFileName().Replace(".", "", StringComparison.Ordinal))).FullName;
+
     /// <summary>A bootstrap certificate (with key) from the demo manufacturer CA.</summary>
     public X509Certificate2 Bootstrap(string serial, TimeSpan? validFor = null, DateTimeOffset? notBefore = null) =>
         TestPki.Device(serial).SignedBy(DemoManufacturer).From(notBefore ?? DateTimeOffset.UtcNow.AddMinutes(-5))

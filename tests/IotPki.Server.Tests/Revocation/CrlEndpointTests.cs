@@ -76,7 +76,7 @@ public sealed partial class CrlEndpointTests(ServerFixture server) : IClassFixtu
     {
         using var scenario = new RevocationScenario(server);
         scenario.WriteCaFiles();
-        await using var second = await server.StartServerAsync(Directory.CreateTempSubdirectory("iotpki-second-").FullName);
+        await using var second = await server.StartServerAsync(server.TempDirectory("iotpki-second-"));
         var secondBase = second.Services.GetRequiredService<IotPki.Server.Hosting.ListenerEndpoints>().Uri(IotPki.Server.Revocation.RevocationListener.Name, "http");
         using var http = new HttpClient();
         using var device = await scenario.EnrollAsync("crl-two-instances");
