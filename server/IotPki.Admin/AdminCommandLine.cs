@@ -4,7 +4,7 @@ using Spectre.Console;
 
 namespace IotPki.Admin;
 
-/// <summary>The operator's command line over the operator API: devices list|show|import|revoke|suspend|reinstate,
+/// <summary>The operator's command line over the operator API: devices list|show|import|revoke|suspend|reinstate|renew,
 /// enrollments pending|approve|reject, audit.</summary>
 public static class AdminCommandLine
 {
@@ -112,6 +112,7 @@ public static class AdminCommandLine
         devices.Add(Action("suspend", "Suspend a device.", "suspend", console));
         devices.Add(Action("reinstate", "Reinstate a suspended device.", "reinstate", console));
         devices.Add(Action("allow-reprovision", "Let the device's bootstrap certificate enroll once more.", "allow-reprovision", console));
+        devices.Add(Action("renew", "Ask the device's agent to rotate its key and certificate now (over MQTT).", "renew", console));
 
         var reasonArg = new Option<string>("--reason") { DefaultValueFactory = _ => "unspecified", Description = "RFC 5280 reason: unspecified, keyCompromise, affiliationChanged, superseded, cessationOfOperation, ..." };
         var revokeId = new Argument<string>("id");

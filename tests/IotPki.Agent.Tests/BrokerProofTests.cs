@@ -23,10 +23,12 @@ public sealed class BrokerProofTests(ShortLivedServerFixture server) : IClassFix
         Assert.True(device.Log.Contains($"New certificate {serial} proven by a broker connection"), device.Log.ToString());
     }
 
-    [Fact]
-    public async Task A_renew_command_rotates_the_certificate_and_the_new_one_connects_before_the_old_one_is_retired()
+    [Theory]
+    [InlineData("agent-mqtt-02", false)]
+    [InlineData("agent-mqtt-03", true)]
+    public async Task A_renew_command_rotates_the_certificate_and_the_new_one_connects_before_the_old_one_is_retired(string deviceId, bool fromOperatorApi)
     {
-        using var device = await AgentHarness.CreateAsync(server, "agent-mqtt-02");
+        using var device = await AgentHarness.CreateAsync(server, deviceId);
         var agent = device.NewAgent(device.Options(broker: true));
         var ready = new List<string>();
         var first = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -43,11 +45,23 @@ public sealed class BrokerProofTests(ShortLivedServerFixture server) : IClassFix
         var run = agent.RunAsync(stop.Token);
         var before = await first.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
-        using var service = await OperatorClient.IssueAsync(server, "agent-commander", OperatorRole.Service);
-        using var commander = await MqttTestClient.ConnectAsync(server, service, "agent-commander");
-        var sent = await commander.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("devices/agent-mqtt-02/commands/renew")
-            .WithPayload(Encoding.UTF8.GetBytes("now")).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
-        Assert.True(sent.IsSuccess);
+        if (fromOperatorApi)
+        {
+            // The server publishes the command: POST /api/v1/devices/{id}/renew.
+            using var admin = await OperatorClient.IssueAsync(server, "agent-renewer", OperatorRole.Admin);
+            using var api = OperatorClient.Create(server, admin);
+            using var response = await OperatorClient.PostJsonAsync(api, $"/api/v1/devices/{deviceId}/renew");
+            Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+        }
+        else
+        {
+            // A back-end service publishes it.
+            using var service = await OperatorClient.IssueAsync(server, "agent-commander", OperatorRole.Service);
+            using var commander = await MqttTestClient.ConnectAsync(server, service, "agent-commander");
+            var sent = await commander.PublishAsync(new MqttApplicationMessageBuilder().WithTopic($"devices/{deviceId}/commands/renew")
+                .WithPayload(Encoding.UTF8.GetBytes("now")).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
+            Assert.True(sent.IsSuccess);
+        }
 
         var after = await second.Task.WaitAsync(TimeSpan.FromSeconds(30));
         await stop.CancelAsync();

@@ -24,9 +24,10 @@ public static class BrokerFeature
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BrokerAudit>());
         builder.Services.AddSingleton<Presence>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Presence>());
-        builder.Services.AddSingleton<RevocationNotifier>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<RevocationNotifier>());
+        builder.Services.AddSingleton<ClusterListener>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterListener>());
         builder.Services.AddScoped<Fleet.DeviceRevocation>();
+        builder.Services.AddScoped<Fleet.DeviceRenewalRequest>();
         builder.Services.AddHostedMqttServer(o => o
             .WithoutDefaultEndpoint()
             .WithMaxPendingMessagesPerClient(options.MaxPendingMessagesPerClient)

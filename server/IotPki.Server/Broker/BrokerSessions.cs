@@ -1,10 +1,12 @@
 using System.Collections.Concurrent;
+using MQTTnet;
 using MQTTnet.Protocol;
 using MQTTnet.Server;
 
 namespace IotPki.Server.Broker;
 
-/// <summary>The live sessions of this instance by certificate serial, so that a revocation can close them.</summary>
+/// <summary>The live sessions of this instance by certificate serial, so that a revocation can close them and a
+/// device command can reach its device.</summary>
 public sealed class BrokerSessions
 {
     private readonly ConcurrentDictionary<string, string> _clientBySerial = new();
@@ -59,5 +61,25 @@ public sealed class BrokerSessions
                 ReasonString = "certificate revoked",
             });
         }
+    }
+
+    /// <summary>The server's own identity on the broker: a service, so <see cref="TopicGuard"/> lets it publish commands.</summary>
+    private static readonly BrokerIdentity ServerIdentity = new(IotPki.Pki.CertificateKind.Service, "iotpki-server", "");
+
+    /// <summary>Publishes the command (QoS 1) if the device is connected to this instance; says whether it was.</summary>
+    public async Task<bool> PublishCommandAsync(DeviceCommandNotice notice)
+    {
+        if (_server is not { IsStarted: true } || !(await _server.GetClientsAsync()).Any(c => c.Id == notice.DeviceId))
+        {
+            return false;
+        }
+        var message = new MqttApplicationMessageBuilder().WithTopic(notice.Topic).WithPayload(notice.Payload())
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build();
+        await _server.InjectApplicationMessage(new InjectedMqttApplicationMessage(message)
+        {
+            SenderClientId = ServerIdentity.Name,
+            CustomSessionItems = new Dictionary<object, object> { [BrokerIdentity.SessionKey] = ServerIdentity },
+        });
+        return true;
     }
 }

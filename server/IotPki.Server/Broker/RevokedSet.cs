@@ -6,7 +6,7 @@ using Microsoft.EntityFrameworkCore;
 namespace IotPki.Server.Broker;
 
 /// <summary>Revoked certificate serials and barred devices, held in memory so that a connect costs no query;
-/// loaded from PostgreSQL at start and kept fresh by <see cref="RevocationNotifier"/>.</summary>
+/// loaded from PostgreSQL at start and kept fresh by <see cref="ClusterListener"/>.</summary>
 public sealed class RevokedSet
 {
     private ConcurrentDictionary<string, byte> _serials = new();

@@ -8,7 +8,8 @@ using Microsoft.EntityFrameworkCore;
 
 namespace IotPki.Server.Fleet;
 
-/// <summary><c>/api/v1/devices</c>: list, show, register, import, suspend, reinstate, allow re-provisioning.</summary>
+/// <summary><c>/api/v1/devices</c>: list, show, register, import, suspend, reinstate, allow re-provisioning, revoke,
+/// and ask for a renewal now.</summary>
 public static class DeviceEndpoints
 {
     public static void MapDevices(this RouteGroupBuilder api)
@@ -26,6 +27,7 @@ public static class DeviceEndpoints
             .RequireAuthorization(OperatorRole.CanChange);
         devices.MapPost("/{id}/allow-reprovision", AllowReprovision).RequireAuthorization(OperatorRole.CanChange);
         devices.MapPost("/{id}/revoke", Revoke).RequireAuthorization(OperatorRole.CanChange);
+        devices.MapPost("/{id}/renew", Renew).RequireAuthorization(OperatorRole.CanChange);
     }
 
     private static async Task<Results<Ok<Page<DeviceView>>, ProblemHttpResult>> List(
@@ -134,6 +136,23 @@ public static class DeviceEndpoints
         return result is null
             ? TypedResults.Problem(Problems.UnknownDevice(id))
             : TypedResults.Ok(new RevokedView(id, DeviceState.Revoked, result.Serials));
+    }
+
+    /// <summary>202: the renew command goes to the device's agent if it is connected to any instance; an offline device
+    /// renews on its own schedule.</summary>
+    private static async Task<Results<Accepted<RenewRequestedView>, ProblemHttpResult>> Renew(
+        string id, HttpContext http, DeviceRenewalRequest renewal, CancellationToken ct)
+    {
+        var result = await renewal.RequestAsync(id, CallerIdentity.Actor(http.User), http.Connection.RemoteIpAddress?.ToString(), ct);
+        if (result.Device is null)
+        {
+            return TypedResults.Problem(Problems.UnknownDevice(id));
+        }
+        if (!result.Sent)
+        {
+            return TypedResults.Problem(Problems.Conflict($"Device '{id}' is {result.Device.State}; only an active device can renew.", "wrong_state"));
+        }
+        return TypedResults.Accepted($"/api/v1/devices/{id}", new RenewRequestedView(id, $"devices/{id}/commands/renew", result.Device.Online));
     }
 
     private static async Task<Results<Ok<StateChangeView>, ProblemHttpResult>> ChangeStateAsync(

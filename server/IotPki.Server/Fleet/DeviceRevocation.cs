@@ -8,7 +8,7 @@ namespace IotPki.Server.Fleet;
 /// <summary>Revokes a stolen device in one transaction: every unexpired certificate revoked (so CRL and OCSP say so),
 /// the device barred (so its bootstrap certificate can no longer enroll), an audit row, and a NOTIFY that makes every
 /// server instance close its live MQTT session and refuse reconnects.</summary>
-public sealed class DeviceRevocation(IotPkiDbContext db, RevocationNotifier listener, TimeProvider clock)
+public sealed class DeviceRevocation(IotPkiDbContext db, ClusterListener listener, TimeProvider clock)
 {
     public sealed record Result(string DeviceId, IReadOnlyList<string> Serials);
 

@@ -40,3 +40,6 @@ public sealed record RegisterManufacturerRequest(string Name, string CaCertifica
 public sealed record RevokeDeviceRequest(string? Reason);
 public sealed record ImportResultView(int Added, int AlreadyRegistered, IReadOnlyList<string> Errors);
 public sealed record StateChangeView(string Id, string State);
+
+/// <summary>The renew command was announced; <c>Online</c> says whether the device was connected to receive it.</summary>
+public sealed record RenewRequestedView(string Id, string Topic, bool Online);

@@ -2,36 +2,15 @@ using System.Net;
 using IotPki.Admin;
 using IotPki.Server.Operators;
 using IotPki.Server.Tests.Infrastructure;
-using Spectre.Console;
 
 namespace IotPki.Server.Tests.Fleet;
 
 /// <summary>The operator command line (iotpki-admin) against the real operator API.</summary>
 public sealed class AdminCliTests(ServerFixture server) : IClassFixture<ServerFixture>
 {
-    private async Task<string[]> CredentialsAsync(string name, string role)
-    {
-        var dir = server.TempDirectory("iotpki-admin-");
-        using var certificate = await OperatorClient.IssueAsync(server, name, role);
-        TestPki.WritePem(certificate, Path.Combine(dir, "op.pem"), Path.Combine(dir, "op.key"));
-        return ["--url", server.OperatorBase.ToString(), "--cert", Path.Combine(dir, "op.pem"), "--key", Path.Combine(dir, "op.key"), "--ca", server.CaBundlePath];
-    }
+    private Task<string[]> CredentialsAsync(string name, string role) => AdminCli.CredentialsAsync(server, name, role);
 
-    private static async Task<(int Exit, string Out, string Err)> RunAsync(params string[] args)
-    {
-        var output = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Out = new AnsiConsoleOutput(output),
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
-        });
-        console.Profile.Width = 200;
-        var error = new StringWriter();
-        var exit = await AdminCommandLine.InvokeAsync(args, console, error);
-        return (exit, output.ToString(), error.ToString());
-    }
+    private static Task<(int Exit, string Out, string Err)> RunAsync(params string[] args) => AdminCli.RunAsync(args);
 
     [Fact]
     public async Task Devices_list_shows_a_table_of_the_fleet()

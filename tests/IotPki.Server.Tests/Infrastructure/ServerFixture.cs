@@ -69,7 +69,7 @@ public class ServerFixture : IAsyncLifetime
         }
         var app = IotPkiServer.Build([], b => b.Configuration.AddInMemoryCollection(settings));
         await IotPkiServer.StartAsync(app);
-        await app.Services.GetRequiredService<IotPki.Server.Broker.RevocationNotifier>().Listening.WaitAsync(TimeSpan.FromSeconds(30));
+        await app.Services.GetRequiredService<IotPki.Server.Broker.ClusterListener>().Listening.WaitAsync(TimeSpan.FromSeconds(30));
         return app;
     }
 

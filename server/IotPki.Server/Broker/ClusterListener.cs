@@ -3,11 +3,12 @@ using Npgsql;
 
 namespace IotPki.Server.Broker;
 
-/// <summary>LISTENs on PostgreSQL for revocations made by any server instance: updates the in-memory
-/// <see cref="RevokedSet"/> and closes the live sessions here. On (re)connect it reloads the whole set, so a missed
-/// notice while disconnected is not lost.</summary>
-public sealed partial class RevocationNotifier(
-    IServiceScopeFactory scopes, RevokedSet revoked, BrokerSessions sessions, TimeProvider clock, ILogger<RevocationNotifier> logger)
+/// <summary>LISTENs on PostgreSQL for what any server instance announces. Revocations update the in-memory
+/// <see cref="RevokedSet"/> and close the live sessions here; on (re)connect it reloads the whole set, so a notice
+/// missed while disconnected is not lost. Device commands are published to the device if it is connected here (a
+/// command missed while disconnected is lost, as it would be for a device that is offline).</summary>
+public sealed partial class ClusterListener(
+    IServiceScopeFactory scopes, RevokedSet revoked, BrokerSessions sessions, TimeProvider clock, ILogger<ClusterListener> logger)
     : BackgroundService
 {
     private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -44,8 +45,8 @@ public sealed partial class RevocationNotifier(
         var builder = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, KeepAlive = 15 };
         await using var connection = new NpgsqlConnection(builder.ConnectionString);
         await connection.OpenAsync(ct);
-        connection.Notification += (_, e) => _ = ApplyLoggedAsync(e.Payload);
-        await using (var listen = new NpgsqlCommand($"LISTEN {RevocationNotice.Channel}", connection))
+        connection.Notification += (_, e) => _ = e.Channel == DeviceCommandNotice.Channel ? RelayCommandAsync(e.Payload) : ApplyLoggedAsync(e.Payload);
+        await using (var listen = new NpgsqlCommand($"LISTEN {RevocationNotice.Channel}; LISTEN {DeviceCommandNotice.Channel}", connection))
         {
             await listen.ExecuteNonQueryAsync(ct);
         }
@@ -75,6 +76,25 @@ public sealed partial class RevocationNotifier(
         }
     }
 
+    private async Task RelayCommandAsync(string payload)
+    {
+        if (DeviceCommandNotice.Parse(payload) is not { } notice)
+        {
+            return;
+        }
+        try
+        {
+            if (await sessions.PublishCommandAsync(notice))
+            {
+                LogCommandRelayed(logger, notice.Command, notice.DeviceId);
+            }
+        }
+        catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException)
+        {
+            LogCommandFailed(logger, notice.Command, notice.DeviceId, e.Message);
+        }
+    }
+
     public async Task ApplyAsync(string payload)
     {
         var notice = RevocationNotice.Parse(payload);
@@ -101,11 +121,17 @@ public sealed partial class RevocationNotifier(
         }
     }
 
-    [LoggerMessage(LogLevel.Warning, "Revocation listener lost PostgreSQL ({Error}); retrying in {Seconds} s")]
+    [LoggerMessage(LogLevel.Warning, "Cluster listener lost PostgreSQL ({Error}); retrying in {Seconds} s")]
     private static partial void LogConnectionLost(ILogger logger, string error, double seconds);
 
     [LoggerMessage(LogLevel.Warning, "Could not apply a revocation notice: {Error}")]
     private static partial void LogApplyFailed(ILogger logger, string error);
+
+    [LoggerMessage(LogLevel.Information, "Sent the {Command} command to {DeviceId}")]
+    private static partial void LogCommandRelayed(ILogger logger, string command, string deviceId);
+
+    [LoggerMessage(LogLevel.Warning, "Could not send the {Command} command to {DeviceId}: {Error}")]
+    private static partial void LogCommandFailed(ILogger logger, string command, string deviceId, string error);
 
     [LoggerMessage(LogLevel.Warning, "Could not close the sessions of {DeviceId}: {Error}")]
     private static partial void LogCloseFailed(ILogger logger, string? deviceId, string error);
