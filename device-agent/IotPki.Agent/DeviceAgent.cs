@@ -233,6 +233,7 @@ public sealed class DeviceAgent
         if (_options.ServerKeyGeneration)
         {
             // RFC 7030 §4.4.1: the server ignores the CSR's key and signature, so the client key signs it and no key is made here.
+            _logger.LogInformation("Asking the server to make the new key (serverkeygen): this device makes none");
             var placeholder = PlaceholderCsr(deviceId, tls);
             _checkpoint?.Invoke("rotation.key");
             return await WithBackoffAsync(EstClient.ServerKeyGen, () => _est.ServerKeyGenAsync(tls, placeholder, ct), ct).ConfigureAwait(false);

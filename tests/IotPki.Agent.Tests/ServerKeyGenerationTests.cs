@@ -23,6 +23,7 @@ public sealed class ServerKeyGenerationTests(ShortLivedServerFixture server) : I
             Assert.DoesNotContain(File.ReadAllText(device.BootstrapKeyPath).Trim(), File.ReadAllText(keyFile), StringComparison.Ordinal);
         }
         Assert.True(device.Log.Contains($"New certificate {first} proven by a broker connection"), device.Log.ToString());
+        Assert.True(device.Log.Contains("(serverkeygen)"), device.Log.ToString());
 
         options.RenewalFraction = 0;
         var second = await device.RunUntilReadyAsync(options, notSerial: first);
