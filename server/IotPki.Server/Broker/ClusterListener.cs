@@ -13,6 +13,9 @@ public sealed partial class ClusterListener(
 {
     private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>The listener's connection, as <c>pg_stat_activity</c> shows it.</summary>
+    public const string ApplicationName = "iotpki-cluster-listener";
+
     /// <summary>Completes once the first LISTEN is in place.</summary>
     public Task Listening => _listening.Task;
 
@@ -42,7 +45,7 @@ public sealed partial class ClusterListener(
             var db = scope.ServiceProvider.GetRequiredService<IotPkiDbContext>();
             connectionString = Microsoft.EntityFrameworkCore.RelationalDatabaseFacadeExtensions.GetConnectionString(db.Database)!;
         }
-        var builder = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, KeepAlive = 15 };
+        var builder = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, KeepAlive = 15, ApplicationName = ApplicationName };
         await using var connection = new NpgsqlConnection(builder.ConnectionString);
         await connection.OpenAsync(ct);
         connection.Notification += (_, e) => _ = e.Channel == DeviceCommandNotice.Channel ? RelayCommandAsync(e.Payload) : ApplyLoggedAsync(e.Payload);

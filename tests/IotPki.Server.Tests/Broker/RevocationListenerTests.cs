@@ -10,7 +10,7 @@ namespace IotPki.Server.Tests.Broker;
 public sealed class RevocationListenerTests(ServerFixture server) : IClassFixture<ServerFixture>
 {
     private const string ListenerBackends =
-        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN " + RevocationNotice.Channel + "'";
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = '" + ClusterListener.ApplicationName + "'";
 
     [Fact]
     public async Task After_the_listener_loses_PostgreSQL_it_reconnects_and_drops_sessions_revoked_while_it_was_away()
