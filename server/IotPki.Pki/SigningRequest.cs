@@ -14,6 +14,12 @@ public sealed class SigningRequest
     public string? CommonName { get; }
     public IReadOnlyList<string> UriNames { get; }
 
+    /// <summary>The CSR asks for the server-made key to come back encrypted (RFC 7030 §4.4.1.1/§4.4.1.2 attributes).</summary>
+    public bool AsksForKeyEncryption { get; private init; }
+
+    /// <summary>id-aa-decryptKeyID and id-aa-asymmDecryptKeyID.</summary>
+    private static readonly string[] KeyEncryptionAttributes = ["1.2.840.113549.1.9.16.2.37", "1.2.840.113549.1.9.16.2.54"];
+
     private SigningRequest(X500DistinguishedName subject, PublicKey publicKey, string? commonName, IReadOnlyList<string> uriNames)
     {
         Subject = subject;
@@ -82,7 +88,10 @@ public sealed class SigningRequest
             throw new CsrException(CsrError.NotACsr, "The body is not a PKCS#10 certificate signing request.");
         }
         return new SigningRequest(request.SubjectName, request.PublicKey,
-            CommonNameOf(request.SubjectName), UriNamesOf(request.CertificateExtensions));
+            CommonNameOf(request.SubjectName), UriNamesOf(request.CertificateExtensions))
+        {
+            AsksForKeyEncryption = request.OtherRequestAttributes.Any(a => KeyEncryptionAttributes.Contains(a.Oid?.Value)),
+        };
     }
 
     private static CsrException Classify(ReadOnlySpan<byte> der)

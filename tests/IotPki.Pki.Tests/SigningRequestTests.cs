@@ -78,6 +78,17 @@ public sealed class SigningRequestTests
     }
 
     [Fact]
+    public void A_serverkeygen_CSR_asking_for_an_encrypted_key_is_recognised()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var asking = new CertificateRequest("CN=dev-0001", key, HashAlgorithmName.SHA256);
+        asking.OtherRequestAttributes.Add(new AsnEncodedData("1.2.840.113549.1.9.16.2.54", [0x04, 0x02, 0x01, 0x02]));
+
+        Assert.True(SigningRequest.FromDer(asking.CreateSigningRequest(), KeyProof.Ignored).AsksForKeyEncryption);
+        Assert.False(SigningRequest.FromDer(Csr("CN=dev-0001"), KeyProof.Ignored).AsksForKeyEncryption);
+    }
+
+    [Fact]
     public void Weak_and_unsupported_keys_are_refused()
     {
         using var rsa1024 = RSA.Create(1024);

@@ -50,6 +50,11 @@ public sealed partial class EnrollmentService(
         {
             return await RefuseAsync(context, device.Id, csrRefusal, ct);
         }
+        if (serverKeyGen && csr!.AsksForKeyEncryption)
+        {
+            // Never send in the clear a key the client asked to receive encrypted.
+            return await RefuseAsync(context, device.Id, EstRefusal.KeyEncryptionUnsupported(), ct);
+        }
         var identityRefusal = CsrIdentityCheck.Check(csr!, device.Id, pki.Issuer.Endpoints.TrustDomain);
         if (identityRefusal is not null)
         {

@@ -9,6 +9,8 @@ public sealed record EstRefusal(int Status, string Reason, string Detail)
         EstOperation.SimpleReenroll => "A TLS client certificate is required: present the device's current operational certificate.",
         _ => "A TLS client certificate is required: present the device's bootstrap certificate or its current operational certificate.",
     });
+    public static EstRefusal KeyEncryptionUnsupported() => new(400, "key_encryption_unsupported",
+        "The CSR asks for the server-made key to be encrypted (DecryptKeyIdentifier or AsymmetricDecryptKeyIdentifier); this server sends it only inside the mutual-TLS connection. Ask without those attributes.");
     public static EstRefusal ServerKeyGenDisabled() => new(403, "serverkeygen_disabled",
         "This server does not generate device keys (Est:ServerKeyGen is false): generate the key on the device and use simpleenroll.");
     public static EstRefusal WrongContentType(string? got) => new(415, "wrong_content_type",

@@ -78,6 +78,25 @@ public sealed class ServerKeyGenTests(ServerFixture server) : IClassFixture<Serv
     }
 
     [Fact]
+    public async Task A_csr_asking_for_an_encrypted_key_is_refused_rather_than_answered_in_the_clear()
+    {
+        await server.RegisterAsync("keygen-0005");
+        using var bootstrap = server.Bootstrap("keygen-0005");
+        using var est = EstClient.Create(server, bootstrap);
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=keygen-0005", key,
+            System.Security.Cryptography.HashAlgorithmName.SHA256);
+        request.OtherRequestAttributes.Add(new System.Security.Cryptography.AsnEncodedData("1.2.840.113549.1.9.16.2.54", [0x04, 0x02, 0x01, 0x02]));
+
+        using var response = await EstClient.PostCsrAsync(est, "serverkeygen", Convert.ToBase64String(request.CreateSigningRequest()));
+
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("key_encryption_unsupported", await response.Content.ReadAsStringAsync());
+        var device = await server.WithDbAsync(db => db.Devices.AsNoTracking().SingleAsync(d => d.Id == "keygen-0005"));
+        Assert.Equal(DeviceState.Registered, device.State);
+    }
+
+    [Fact]
     public async Task An_enrolled_device_renews_through_serverkeygen_with_its_operational_certificate()
     {
         using var identity = await DeviceIdentity.EnrollAsync(server, "keygen-0003");
