@@ -1,3 +1,6 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using IotPki.Server.Data.Entities;
 using IotPki.Server.Tests.Infrastructure;
@@ -83,14 +86,14 @@ public sealed class ServerKeyGenTests(ServerFixture server) : IClassFixture<Serv
         await server.RegisterAsync("keygen-0005");
         using var bootstrap = server.Bootstrap("keygen-0005");
         using var est = EstClient.Create(server, bootstrap);
-        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
-        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=keygen-0005", key,
-            System.Security.Cryptography.HashAlgorithmName.SHA256);
-        request.OtherRequestAttributes.Add(new System.Security.Cryptography.AsnEncodedData("1.2.840.113549.1.9.16.2.54", [0x04, 0x02, 0x01, 0x02]));
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=keygen-0005", key,
+            HashAlgorithmName.SHA256);
+        request.OtherRequestAttributes.Add(new AsnEncodedData("1.2.840.113549.1.9.16.2.54", [0x04, 0x02, 0x01, 0x02]));
 
         using var response = await EstClient.PostCsrAsync(est, "serverkeygen", Convert.ToBase64String(request.CreateSigningRequest()));
 
-        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("key_encryption_unsupported", await response.Content.ReadAsStringAsync());
         var device = await server.WithDbAsync(db => db.Devices.AsNoTracking().SingleAsync(d => d.Id == "keygen-0005"));
         Assert.Equal(DeviceState.Registered, device.State);
