@@ -96,7 +96,7 @@ public sealed class DeviceAgent
                     catch (Exception e) when (IsTransient(e, ct))
                     {
                         var wait = reconnect.Next();
-                        _logger.LogWarning("Cannot reach the broker ({Error}); retrying in {Delay}", e.Message, wait);
+                        _logger.LogWarning("Cannot reach the broker ({Error}); retrying in {Delay:0.00} s", e.Message, wait.TotalSeconds);
                         await Task.Delay(wait, _clock, ct).ConfigureAwait(false);
                         if (reconnect.Attempt % 5 == 0)
                         {
@@ -179,7 +179,7 @@ public sealed class DeviceAgent
             catch (Exception e) when (IsTransient(e, ct))
             {
                 var wait = backoff.Next();
-                _logger.LogWarning("Cannot prove the new certificate {Serial} yet ({Error}); retrying in {Delay}", pending.Serial, e.Message, wait);
+                _logger.LogWarning("Cannot prove the new certificate {Serial} yet ({Error}); retrying in {Delay:0.00} s", pending.Serial, e.Message, wait.TotalSeconds);
                 await Task.Delay(wait, _clock, ct).ConfigureAwait(false);
             }
         }
@@ -301,17 +301,17 @@ public sealed class DeviceAgent
             catch (EstRefusalException e) when (e.IsPending)
             {
                 wait = e.RetryAfter is { } after && after > TimeSpan.Zero ? after : backoff.Next();
-                _logger.LogInformation("EST {Operation}: enrollment waits for an operator's approval; asking again in {Delay}", operation, wait);
+                _logger.LogInformation("EST {Operation}: enrollment waits for an operator's approval; asking again in {Delay:0.00} s", operation, wait.TotalSeconds);
             }
             catch (EstRefusalException e) when (e.Reason != "certificate_expired")
             {
                 wait = backoff.Next();
-                _logger.LogWarning("EST {Operation} refused ({Status} {Reason}): {Detail}; retrying in {Delay}", operation, (int)e.Status, e.Reason, e.Detail, wait);
+                _logger.LogWarning("EST {Operation} refused ({Status} {Reason}): {Detail}; retrying in {Delay:0.00} s", operation, (int)e.Status, e.Reason, e.Detail, wait.TotalSeconds);
             }
             catch (Exception e) when (e is not EstRefusalException && IsTransient(e, ct))
             {
                 wait = backoff.Next();
-                _logger.LogWarning("EST {Operation} failed: {Error}; retrying in {Delay}", operation, e.Message, wait);
+                _logger.LogWarning("EST {Operation} failed: {Error}; retrying in {Delay:0.00} s", operation, e.Message, wait.TotalSeconds);
             }
             await Task.Delay(wait, _clock, ct).ConfigureAwait(false);
         }
