@@ -66,46 +66,50 @@ public sealed class SigningRequest
             throw Classify(der);
         }
         CheckKey(request.PublicKey);
-        return new SigningRequest(request.SubjectName, request.PublicKey,
-            CommonNameOf(request.SubjectName), UriNamesOf(request.CertificateExtensions));
+        return From(request);
     }
 
     /// <summary>The server makes the key: the CSR's key and signature are not looked at, only its names.</summary>
-    private static SigningRequest Placeholder(ReadOnlySpan<byte> der)
+    private static SigningRequest Placeholder(ReadOnlySpan<byte> der) => From(LoadUnverified(der));
+
+    private static SigningRequest From(CertificateRequest request) => new(request.SubjectName, request.PublicKey,
+        CommonNameOf(request.SubjectName), UriNamesOf(request.CertificateExtensions))
+    {
+        AsksForKeyEncryption = request.OtherRequestAttributes.Any(a => KeyEncryptionAttributes.Contains(a.Oid?.Value)),
+    };
+
+    /// <summary>Parses without checking the signature; a body that is not exactly one CSR is refused.</summary>
+    private static CertificateRequest LoadUnverified(ReadOnlySpan<byte> der)
     {
         CertificateRequest request;
+        int consumed;
         try
         {
-            request = CertificateRequest.LoadSigningRequest(der, HashAlgorithmName.SHA256, out var consumed,
+            request = CertificateRequest.LoadSigningRequest(der, HashAlgorithmName.SHA256, out consumed,
                 CertificateRequestLoadOptions.SkipSignatureValidation | CertificateRequestLoadOptions.UnsafeLoadCertificateExtensions);
-            if (consumed != der.Length)
-            {
-                throw new CsrException(CsrError.NotACsr, "The body holds data after the CSR.");
-            }
         }
         catch (CryptographicException)
         {
             throw new CsrException(CsrError.NotACsr, "The body is not a PKCS#10 certificate signing request.");
         }
-        return new SigningRequest(request.SubjectName, request.PublicKey,
-            CommonNameOf(request.SubjectName), UriNamesOf(request.CertificateExtensions))
+        if (consumed != der.Length)
         {
-            AsksForKeyEncryption = request.OtherRequestAttributes.Any(a => KeyEncryptionAttributes.Contains(a.Oid?.Value)),
-        };
+            throw new CsrException(CsrError.NotACsr, "The body holds data after the CSR.");
+        }
+        return request;
     }
 
+    /// <summary>Why a CSR that failed the verified parse is refused.</summary>
     private static CsrException Classify(ReadOnlySpan<byte> der)
     {
         try
         {
-            var unverified = CertificateRequest.LoadSigningRequest(der, HashAlgorithmName.SHA256, out var consumed,
-                CertificateRequestLoadOptions.SkipSignatureValidation | CertificateRequestLoadOptions.UnsafeLoadCertificateExtensions);
-            if (consumed != der.Length)
-            {
-                return new CsrException(CsrError.NotACsr, "The body holds data after the CSR.");
-            }
-            CheckKey(unverified.PublicKey);
+            CheckKey(LoadUnverified(der).PublicKey);
             return new CsrException(CsrError.BadSignature, "The CSR signature does not verify: no proof of possession of the key.");
+        }
+        catch (CsrException e) when (e.Error == CsrError.NotACsr)
+        {
+            return e;
         }
         catch (CryptographicException)
         {
