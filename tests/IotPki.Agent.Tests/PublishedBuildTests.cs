@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using IotPki.Agent.Tests.Infrastructure;
 using IotPki.Server.Tests.Infrastructure;
 using Xunit.Abstractions;
@@ -23,45 +22,15 @@ public sealed class PublishedBuildTests(ShortLivedServerFixture server, ITestOut
         var binary = Path.Combine(publishDirectory, "iotpki-agent");
         var size = new FileInfo(binary).Length;
 
-        var info = new ProcessStartInfo(Qemu) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { binary, "run", "--config", device.WriteConfig(renewalFraction: 0.6667) })
-        {
-            info.ArgumentList.Add(arg);
-        }
-        info.Environment["IOTPKI_AGENT_BROKER_URL"] = $"mqtts://127.0.0.1:{server.MqttPort}";
-        using var process = Process.Start(info)!;
-        var lines = new List<string>();
-        var connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is not { } line)
-            {
-                return;
-            }
-            lock (lines)
-            {
-                lines.Add(line);
-            }
-            if (line.Contains("renewal at", StringComparison.Ordinal))
-            {
-                connected.TrySetResult();
-            }
-        };
-        process.BeginOutputReadLine();
-        try
-        {
-            var done = await Task.WhenAny(connected.Task, Task.Delay(TimeSpan.FromSeconds(90)));
-            Assert.True(done == connected.Task, "the arm64 agent did not enroll and connect:\n" + string.Join('\n', lines));
-            await Task.Delay(TimeSpan.FromSeconds(2));
-            var rss = File.ReadLines($"/proc/{process.Id}/status").First(l => l.StartsWith("VmRSS", StringComparison.Ordinal));
-            output.WriteLine($"linux-arm64 single file: {size / 1024.0 / 1024.0:F1} MiB; under qemu once connected: {rss}");
-        }
-        finally
-        {
-            process.Kill();
-            await process.WaitForExitAsync();
-        }
-        Assert.Contains(lines, l => l.Contains("proven by a broker connection", StringComparison.Ordinal));
+        using var agent = AgentProcess.Start(Qemu, [binary, "run", "--config", device.WriteConfig(renewalFraction: 0.6667)],
+            new Dictionary<string, string> { ["IOTPKI_AGENT_BROKER_URL"] = $"mqtts://127.0.0.1:{server.MqttPort}" });
+        await agent.WaitForAsync(l => l.Contains("renewal at", StringComparison.Ordinal), "enroll and connect", TimeSpan.FromSeconds(90));
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var rss = File.ReadLines($"/proc/{agent.Id}/status").First(l => l.StartsWith("VmRSS", StringComparison.Ordinal));
+        output.WriteLine($"linux-arm64 single file: {size / 1024.0 / 1024.0:F1} MiB; under qemu once connected: {rss}");
+        agent.Kill();
+
+        Assert.True(agent.Printed("proven by a broker connection"), agent.Output);
         using var identity = device.AssertUsableIdentity();
     }
 

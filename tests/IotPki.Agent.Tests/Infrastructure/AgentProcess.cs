@@ -31,14 +31,32 @@ public sealed class AgentProcess : IDisposable
         _process.BeginErrorReadLine();
     }
 
-    public static AgentProcess Start(string agentDll, string config)
+    /// <summary>The framework-dependent build: <c>dotnet iotpki-agent.dll run --config FILE</c>.</summary>
+    public static AgentProcess Start(string agentDll, string config) => Start("dotnet", [agentDll, "run", "--config", config]);
+
+    /// <summary>Any build of the agent, e.g. a published binary under qemu, with extra environment variables.</summary>
+    public static AgentProcess Start(string fileName, IEnumerable<string> arguments, IDictionary<string, string>? environment = null)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[] { agentDll, "run", "--config", config })
+        var info = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in arguments)
         {
             info.ArgumentList.Add(arg);
         }
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
         return new AgentProcess(Process.Start(info)!);
+    }
+
+    public int Id => _process.Id;
+
+    public bool Printed(string text)
+    {
+        lock (_lines)
+        {
+            return _lines.Any(l => l.Contains(text, StringComparison.Ordinal));
+        }
     }
 
     /// <summary>Waits for a line of the agent's output that matches (one already printed counts).</summary>
