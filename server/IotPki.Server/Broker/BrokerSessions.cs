@@ -69,7 +69,8 @@ public sealed class BrokerSessions
     /// <summary>Publishes the command (QoS 1) if the device is connected to this instance; says whether it was.</summary>
     public async Task<bool> PublishCommandAsync(DeviceCommandNotice notice)
     {
-        if (_server is not { IsStarted: true } || !(await _server.GetClientsAsync()).Any(c => c.Id == notice.DeviceId))
+        // A device's client id is its device id; the sessions here are already indexed, no need to list MQTTnet's clients.
+        if (_server is not { IsStarted: true } || !_clientBySerial.Values.Contains(notice.DeviceId))
         {
             return false;
         }
