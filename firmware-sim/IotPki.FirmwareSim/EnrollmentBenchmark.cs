@@ -1,9 +1,6 @@
 using System.Diagnostics;
-using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using System.Text;
-using IotPki.Pki;
 
 namespace IotPki.FirmwareSim;
 
@@ -18,50 +15,46 @@ public sealed class EnrollmentBenchmark(Uri estBase, string caBundlePath, Factor
         var anchors = new X509Certificate2Collection();
         anchors.ImportFromPemFile(caBundlePath);
         var latencies = new double[deviceIds.Count];
-        var failures = 0;
-        string? firstError = null;
-        var next = -1;
         var clock = Stopwatch.StartNew();
 
-        async Task Worker()
+        var (failures, firstError) = await WorkQueue.RunAsync(deviceIds.Count, concurrency, async i =>
         {
-            int i;
-            while ((i = Interlocked.Increment(ref next)) < deviceIds.Count)
+            var id = deviceIds[i];
+            var dir = Path.Combine(factory.DevicesDirectory, id);
+            using var bootstrap = X509Certificate2.CreateFromPemFile(Path.Combine(dir, "boot.pem"), Path.Combine(dir, "boot.key"));
+            using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            var csr = EstHttpClient.CsrBase64(id, key);
+            var started = Stopwatch.GetTimestamp();
+            try
             {
-                var id = deviceIds[i];
-                var dir = Path.Combine(factory.DevicesDirectory, id);
-                using var bootstrap = X509Certificate2.CreateFromPemFile(Path.Combine(dir, "boot.pem"), Path.Combine(dir, "boot.key"));
-                using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-                var csr = Convert.ToBase64String(new CertificateRequest($"CN={id}", key, HashAlgorithmName.SHA256).CreateSigningRequest());
-                var started = Stopwatch.GetTimestamp();
-                try
+                using var client = EstHttpClient.Create(bootstrap, anchors);
+                if (handshakeOnly)
                 {
-                    using var client = EstHttpClient.Create(bootstrap, anchors);
-                    using var content = new StringContent(csr, Encoding.ASCII);
-                    content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/pkcs10");
-                    using var response = handshakeOnly
-                        ? await client.GetAsync(new Uri(estBase, "/healthz"), ct)
-                        : await client.PostAsync(new Uri(estBase, "/.well-known/est/simpleenroll"), content, ct);
-                    var body = await response.Content.ReadAsStringAsync(ct);
+                    using var response = await client.GetAsync(new Uri(estBase, "/healthz"), ct);
                     if (!response.IsSuccessStatusCode)
                     {
-                        throw new HttpRequestException($"{(int)response.StatusCode}: {body}");
-                    }
-                    if (!handshakeOnly)
-                    {
-                        CertsOnlyPkcs7.Decode(Convert.FromBase64String(body));
+                        throw new HttpRequestException($"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
                     }
                 }
-                catch (Exception e) when (e is HttpRequestException or IOException or FormatException or CryptographicException)
+                else
                 {
-                    Interlocked.Increment(ref failures);
-                    Interlocked.CompareExchange(ref firstError, $"{id}: {e.Message}", null);
+                    foreach (var certificate in await EstHttpClient.SimpleEnrollAsync(client, estBase, csr, ct))
+                    {
+                        certificate.Dispose();
+                    }
                 }
+                return null;
+            }
+            catch (Exception e) when (e is HttpRequestException or IOException or FormatException or CryptographicException)
+            {
+                return $"{id}: {e.Message}";
+            }
+            finally
+            {
                 latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             }
-        }
+        }, ct);
 
-        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(Worker, ct)));
         var seconds = clock.Elapsed.TotalSeconds;
         Array.Sort(latencies);
         return new Result(deviceIds.Count, failures, seconds, deviceIds.Count / seconds,

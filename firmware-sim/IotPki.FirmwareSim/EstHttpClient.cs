@@ -1,5 +1,9 @@
+using System.Net.Http.Headers;
 using System.Net.Security;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using IotPki.Pki;
 
 namespace IotPki.FirmwareSim;
 
@@ -25,5 +29,23 @@ public static class EstHttpClient
             },
         };
         return new HttpClient(handler);
+    }
+
+    /// <summary>A device's CSR for its new key, base64 as EST wants it.</summary>
+    public static string CsrBase64(string deviceId, ECDsa key) =>
+        Convert.ToBase64String(new CertificateRequest($"CN={deviceId}", key, HashAlgorithmName.SHA256).CreateSigningRequest());
+
+    /// <summary><c>simpleenroll</c>; the certificates of the answer, or an HttpRequestException with the server's words.</summary>
+    public static async Task<List<X509Certificate2>> SimpleEnrollAsync(HttpClient client, Uri estBase, string csrBase64, CancellationToken ct)
+    {
+        using var content = new StringContent(csrBase64, Encoding.ASCII);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/pkcs10");
+        using var response = await client.PostAsync(new Uri(estBase, "/.well-known/est/simpleenroll"), content, ct);
+        var body = await response.Content.ReadAsStringAsync(ct);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException($"{(int)response.StatusCode}: {body}");
+        }
+        return CertsOnlyPkcs7.Decode(Convert.FromBase64String(body));
     }
 }

@@ -1,7 +1,5 @@
-using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using System.Text;
 using IotPki.Pki;
 
 namespace IotPki.FirmwareSim;
@@ -21,44 +19,29 @@ public sealed class FleetIdentities(Uri estBase, string caBundlePath, Factory fa
     {
         var anchors = new X509Certificate2Collection();
         anchors.ImportFromPemFile(caBundlePath);
-        var next = -1;
         var enrolled = 0;
-        string? firstError = null;
-
-        async Task Worker()
+        var (_, firstError) = await WorkQueue.RunAsync(ids.Count, concurrency, async i =>
         {
-            int i;
-            while ((i = Interlocked.Increment(ref next)) < ids.Count)
+            var id = ids[i];
+            var dir = Path.Combine(factory.DevicesDirectory, id);
+            try
             {
-                var id = ids[i];
-                var dir = Path.Combine(factory.DevicesDirectory, id);
-                try
-                {
-                    using var bootstrap = X509Certificate2.CreateFromPemFile(Path.Combine(dir, "boot.pem"), Path.Combine(dir, "boot.key"));
-                    using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-                    var csr = Convert.ToBase64String(new CertificateRequest($"CN={id}", key, HashAlgorithmName.SHA256).CreateSigningRequest());
-                    using var client = EstHttpClient.Create(bootstrap, anchors);
-                    using var content = new StringContent(csr, Encoding.ASCII);
-                    content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/pkcs10");
-                    using var response = await client.PostAsync(new Uri(estBase, "/.well-known/est/simpleenroll"), content, ct);
-                    var body = await response.Content.ReadAsStringAsync(ct);
-                    if (!response.IsSuccessStatusCode)
-                    {
-                        throw new HttpRequestException($"{(int)response.StatusCode}: {body}");
-                    }
-                    var leaf = CertsOnlyPkcs7.Decode(Convert.FromBase64String(body)).First(c => !IsCa(c));
-                    PrivateFile.Write(KeyPath(factory, id), key.ExportPkcs8PrivateKeyPem());
-                    File.WriteAllText(CertPath(factory, id), leaf.ExportCertificatePem() + "\n");
-                    Interlocked.Increment(ref enrolled);
-                }
-                catch (Exception e) when (e is HttpRequestException or IOException or FormatException or CryptographicException or InvalidOperationException)
-                {
-                    Interlocked.CompareExchange(ref firstError, $"{id}: {e.Message}", null);
-                }
+                using var bootstrap = X509Certificate2.CreateFromPemFile(Path.Combine(dir, "boot.pem"), Path.Combine(dir, "boot.key"));
+                using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+                using var client = EstHttpClient.Create(bootstrap, anchors);
+                var certificates = await EstHttpClient.SimpleEnrollAsync(client, estBase, EstHttpClient.CsrBase64(id, key), ct);
+                var leaf = certificates.First(c => !IsCa(c));
+                PrivateFile.Write(KeyPath(factory, id), key.ExportPkcs8PrivateKeyPem());
+                File.WriteAllText(CertPath(factory, id), leaf.ExportCertificatePem() + "\n");
+                certificates.ForEach(c => c.Dispose());
+                Interlocked.Increment(ref enrolled);
+                return null;
             }
-        }
-
-        await Task.WhenAll(Enumerable.Range(0, Math.Max(1, concurrency)).Select(_ => Task.Run(Worker, ct)));
+            catch (Exception e) when (e is HttpRequestException or IOException or FormatException or CryptographicException or InvalidOperationException)
+            {
+                return $"{id}: {e.Message}";
+            }
+        }, ct);
         return (enrolled, firstError);
     }
 

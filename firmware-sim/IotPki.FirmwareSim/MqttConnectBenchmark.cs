@@ -20,45 +20,37 @@ public sealed class MqttConnectBenchmark(MqttEndpoint endpoint, Factory factory,
         // Identities are read before the clock starts: only the network work is timed.
         var identities = ids.Select(id => (Id: id, Cert: MqttEndpoint.LoadIdentity(FleetIdentities.CertPath(factory, id), FleetIdentities.KeyPath(factory, id)))).ToList();
         var latencies = new List<double>(ids.Count);
-        var failures = 0;
-        string? firstError = null;
-        var next = -1;
         var clock = Stopwatch.StartNew();
 
-        async Task Worker()
+        var (failures, firstError) = await WorkQueue.RunAsync(identities.Count, concurrency, async i =>
         {
-            int i;
-            while ((i = Interlocked.Increment(ref next)) < identities.Count)
+            var (id, cert) = identities[i];
+            var started = Stopwatch.GetTimestamp();
+            try
             {
-                var (id, cert) = identities[i];
-                var started = Stopwatch.GetTimestamp();
-                try
+                var client = await endpoint.ConnectAsync(cert, id, ct);
+                var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                lock (latencies)
                 {
-                    var client = await endpoint.ConnectAsync(cert, id, ct);
-                    var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                    lock (latencies)
+                    latencies.Add(ms);
+                    if (hold)
                     {
-                        latencies.Add(ms);
-                        if (hold)
-                        {
-                            _held.Add(client);
-                        }
-                    }
-                    if (!hold)
-                    {
-                        await client.DisconnectAsync(new MqttClientDisconnectOptions(), ct);
-                        client.Dispose();
+                        _held.Add(client);
                     }
                 }
-                catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+                if (!hold)
                 {
-                    Interlocked.Increment(ref failures);
-                    Interlocked.CompareExchange(ref firstError, $"{id}: {e.GetType().Name}: {e.Message}", null);
+                    await client.DisconnectAsync(new MqttClientDisconnectOptions(), ct);
+                    client.Dispose();
                 }
+                return null;
             }
-        }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                return $"{id}: {e.GetType().Name}: {e.Message}";
+            }
+        }, ct);
 
-        await Task.WhenAll(Enumerable.Range(0, Math.Max(1, concurrency)).Select(_ => Task.Run(Worker, ct)));
         var seconds = clock.Elapsed.TotalSeconds;
         var (p50, p99, max) = Percentiles.Summary(latencies);
         return new Result(identities.Count, failures, seconds, latencies.Count / seconds, p50, p99, max, firstError);
