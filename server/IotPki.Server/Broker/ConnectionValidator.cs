@@ -27,14 +27,14 @@ public sealed class ConnectionValidator(PkiState pki, RevokedSet revoked, Broker
         {
             return Refuse(args, MqttConnectReasonCode.NotAuthorized, "certificate_revoked", identity.ToString(), identity.IsDevice ? identity.Name : null, source, $"serial {identity.Serial}");
         }
-        if (string.IsNullOrEmpty(args.ClientId) && args.ProtocolVersion != MqttProtocolVersion.V500)
-        {
-            // MQTT 3.1.1 has no way to tell the client an assigned id, and MQTTnet assigns only on MQTT 5: say so.
-            return Refuse(args, MqttConnectReasonCode.ClientIdentifierNotValid, "client_id_required", identity.ToString(),
-                identity.IsDevice ? identity.Name : null, source, $"MQTT 3.1.1 needs the client id '{identity.Name}'");
-        }
         if (string.IsNullOrEmpty(args.ClientId))
         {
+            if (args.ProtocolVersion != MqttProtocolVersion.V500)
+            {
+                // MQTT 3.1.1 has no way to tell the client an assigned id, and MQTTnet assigns only on MQTT 5: say so.
+                return Refuse(args, MqttConnectReasonCode.ClientIdentifierNotValid, "client_id_required", identity.ToString(),
+                    identity.IsDevice ? identity.Name : null, source, $"MQTT 3.1.1 needs the client id '{identity.Name}'");
+            }
             args.AssignedClientIdentifier = identity.Name;
         }
         else if (args.ClientId != identity.Name)

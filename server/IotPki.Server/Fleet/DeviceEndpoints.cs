@@ -148,11 +148,11 @@ public static class DeviceEndpoints
         {
             return TypedResults.Problem(Problems.UnknownDevice(id));
         }
-        if (!result.Sent)
+        if (result.Topic is null)
         {
             return TypedResults.Problem(Problems.Conflict($"Device '{id}' is {result.Device.State}; only an active device can renew.", "wrong_state"));
         }
-        return TypedResults.Accepted($"/api/v1/devices/{id}", new RenewRequestedView(id, $"devices/{id}/commands/renew", result.Device.Online));
+        return TypedResults.Accepted($"/api/v1/devices/{id}", new RenewRequestedView(id, result.Topic, result.Device.Online));
     }
 
     private static async Task<Results<Ok<StateChangeView>, ProblemHttpResult>> ChangeStateAsync(

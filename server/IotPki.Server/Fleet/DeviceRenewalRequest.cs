@@ -9,21 +9,21 @@ namespace IotPki.Server.Fleet;
 /// the instance holding the device's MQTT session publish on <c>devices/&lt;id&gt;/commands/renew</c>.</summary>
 public sealed class DeviceRenewalRequest(IotPkiDbContext db, TimeProvider clock)
 {
-    public sealed record Result(Device? Device, bool Sent);
+    /// <summary>Null device: unknown. No topic: not sent, the device is not active (only an active device can renew).</summary>
+    public sealed record Result(Device? Device, string? Topic);
 
-    /// <summary>Null device: unknown. Not sent: the device is not active (only an active device can renew).</summary>
     public async Task<Result> RequestAsync(string deviceId, string actor, string? source, CancellationToken ct)
     {
         var device = await db.Devices.AsNoTracking().SingleOrDefaultAsync(d => d.Id == deviceId, ct);
         if (device is null || device.State != DeviceState.Active)
         {
-            return new Result(device, false);
+            return new Result(device, null);
         }
         var now = clock.GetUtcNow();
         var notice = new DeviceCommandNotice(deviceId, DeviceCommandNotice.Renew, actor, now);
         AuditLog.Add(db, now, "device.renew-requested", actor, deviceId, source, device.Online ? "device online" : "device offline: it renews on its own schedule");
         await db.SaveChangesAsync(ct);
         await db.Database.ExecuteSqlAsync($"SELECT pg_notify({DeviceCommandNotice.Channel}, {notice.ToJson()})", ct);
-        return new Result(device, true);
+        return new Result(device, notice.Topic);
     }
 }
