@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using IotPki.Identity;
 
 namespace IotPki.Agent;
 
@@ -26,6 +27,9 @@ public sealed class AgentOptions
     /// <summary>Let the server make each new key (EST <c>serverkeygen</c>) for a device without a good source of
     /// randomness; by default the key is made on the device and never leaves it.</summary>
     public bool ServerKeyGeneration { get; set; }
+    /// <summary>The subject attribute of the bootstrap certificate that holds the device id, as the manufacturer
+    /// registered it with the service (<c>cn</c> or <c>serialNumber</c>); read with the server's own rule.</summary>
+    public DeviceIdField DeviceIdField { get; set; } = DeviceIdField.CommonName;
     public TimeSpan BackoffInitial { get; set; } = TimeSpan.FromSeconds(1);
     public TimeSpan BackoffMax { get; set; } = TimeSpan.FromMinutes(5);
 
@@ -71,6 +75,8 @@ public sealed class AgentOptions
             case "renewaljitter": RenewalJitter = double.Parse(value, CultureInfo.InvariantCulture); break;
             case "clockskew": ClockSkew = TimeSpan.Parse(value, CultureInfo.InvariantCulture); break;
             case "serverkeygeneration" or "serverkeygen": ServerKeyGeneration = ParseBool(name, value); break;
+            case "deviceidfield": DeviceIdField = BootstrapIdentity.TryParseField(value, out var field) ? field
+                : throw new AgentConfigurationException($"Option '{name}' must be cn or serialNumber, not '{value}'."); break;
             case "backoffinitial": BackoffInitial = TimeSpan.Parse(value, CultureInfo.InvariantCulture); break;
             case "backoffmax": BackoffMax = TimeSpan.Parse(value, CultureInfo.InvariantCulture); break;
             default: throw new AgentConfigurationException($"Unknown agent option '{name}'.");

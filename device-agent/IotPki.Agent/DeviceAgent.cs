@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using IotPki.Identity;
 using Microsoft.Extensions.Logging;
 
 namespace IotPki.Agent;
@@ -227,7 +228,7 @@ public sealed class DeviceAgent
 
     /// <summary>A new key and its certificate: the key made here and sent as a CSR to <paramref name="operation"/>, or,
     /// with <see cref="AgentOptions.ServerKeyGeneration"/>, made by the server through <c>serverkeygen</c>.</summary>
-    private async Task<(ECDsa Key, X509Certificate2 Certificate)> RequestCertificateAsync(string operation, X509Certificate2 tls, string deviceId,
+    private async Task<(ECDsa Key, X509Certificate2 Certificate)> RequestCertificateAsync(string operation, X509Certificate2 tls, DeviceId deviceId,
         CancellationToken ct)
     {
         if (_options.ServerKeyGeneration)
@@ -322,10 +323,10 @@ public sealed class DeviceAgent
             or System.Net.Sockets.SocketException or OperationCanceledException or MQTTnet.Exceptions.MqttCommunicationException
             or System.Security.Authentication.AuthenticationException;
 
-    private static byte[] Csr(string deviceId, ECDsa key) =>
+    private static byte[] Csr(DeviceId deviceId, ECDsa key) =>
         new CertificateRequest(Subject(deviceId), key, HashAlgorithmName.SHA256).CreateSigningRequest();
 
-    private static byte[] PlaceholderCsr(string deviceId, X509Certificate2 withKey)
+    private static byte[] PlaceholderCsr(DeviceId deviceId, X509Certificate2 withKey)
     {
         using var ec = withKey.GetECDsaPrivateKey();
         if (ec is not null)
@@ -337,25 +338,18 @@ public sealed class DeviceAgent
         return new CertificateRequest(Subject(deviceId), rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1).CreateSigningRequest();
     }
 
-    private static X500DistinguishedName Subject(string deviceId)
+    private static X500DistinguishedName Subject(DeviceId deviceId)
     {
         var subject = new X500DistinguishedNameBuilder();
-        subject.AddCommonName(deviceId);
+        subject.AddCommonName(deviceId.Value);
         return subject.Build();
     }
 
-    /// <summary>The device id in a bootstrap certificate: the subject serialNumber when present, else the CN.</summary>
-    public static string BootstrapDeviceId(X509Certificate2 bootstrap)
-    {
-        foreach (var rdn in bootstrap.SubjectName.EnumerateRelativeDistinguishedNames())
-        {
-            if (rdn.GetSingleElementType().Value == "2.5.4.5" && rdn.GetSingleElementValue() is { Length: > 0 } serial)
-            {
-                return serial;
-            }
-        }
-        return bootstrap.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
-    }
+    /// <summary>The device id of the bootstrap certificate, read with the service's rule from the configured attribute.</summary>
+    private DeviceId BootstrapDeviceId(X509Certificate2 bootstrap) =>
+        BootstrapIdentity.TryReadDeviceId(bootstrap, _options.DeviceIdField, out var id) ? id
+            : throw new AgentConfigurationException(
+                $"The bootstrap certificate's subject {BootstrapIdentity.FieldName(_options.DeviceIdField)} ({bootstrap.Subject}) holds no valid device id.");
 
     private static async Task DisposeAsync(IBrokerSession? session)
     {

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using IotPki.Identity;
 using System.Security.Cryptography.X509Certificates;
 
 namespace IotPki.Agent;
@@ -19,8 +20,8 @@ public sealed class DeviceIdentity : IDisposable
 
     public string Serial => Certificate.SerialNumber.ToLowerInvariant();
 
-    /// <summary>The device id: the certificate's CN.</summary>
-    public string DeviceId => Certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
+    /// <summary>The device id: the operational certificate's CN.</summary>
+    public DeviceId DeviceId => DeviceId.Parse(Certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false));
 
     public bool KeyMatchesCertificate()
     {

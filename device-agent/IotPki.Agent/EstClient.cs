@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
+using IotPki.Identity;
 
 namespace IotPki.Agent;
 
@@ -83,7 +84,7 @@ public sealed class EstClient(Uri estBase, TrustBundle trust)
         {
             throw Refusal(response, body);
         }
-        return CertsOnlyPkcs7Reader.ReadBase64(body);
+        return CertsOnlyPkcs7.DecodeBase64(body);
     }
 
     private static EstRefusalException Refusal(HttpResponseMessage response, string body)

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using IotPki.Identity;
 using Microsoft.Extensions.Logging;
 
 namespace IotPki.Agent;

@@ -18,7 +18,7 @@ public sealed class MqttBrokerConnector(Uri brokerUrl, TrustBundle trust, ILogge
         var host = brokerUrl.Host;
         var options = new MqttClientOptionsBuilder()
             .WithTcpServer(host, brokerUrl.Port > 0 ? brokerUrl.Port : 8883)
-            .WithClientId(deviceId)
+            .WithClientId(deviceId.Value)
             .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
             .WithCleanStart()
             .WithKeepAlivePeriod(TimeSpan.FromSeconds(30))

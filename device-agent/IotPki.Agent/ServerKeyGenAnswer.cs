@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using IotPki.Identity;
 
 namespace IotPki.Agent;
 
@@ -39,7 +40,7 @@ public static class ServerKeyGenAnswer
                     }
                     else if (type.StartsWith("application/pkcs7-mime", StringComparison.OrdinalIgnoreCase) && certificate is null)
                     {
-                        var certificates = CertsOnlyPkcs7Reader.Read(der);
+                        var certificates = CertsOnlyPkcs7.Decode(der);
                         if (certificates.Count != 1)
                         {
                             certificates.ForEach(c => c.Dispose());

@@ -1,9 +1,8 @@
 using System.Net.Http.Headers;
-using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using IotPki.Pki;
+using IotPki.Identity;
 
 namespace IotPki.FirmwareSim;
 
@@ -12,22 +11,7 @@ public static class EstHttpClient
 {
     public static HttpClient Create(X509Certificate2 bootstrap, X509Certificate2Collection anchors)
     {
-        var policy = new X509ChainPolicy
-        {
-            TrustMode = X509ChainTrustMode.CustomRootTrust,
-            RevocationMode = X509RevocationMode.NoCheck,
-        };
-        policy.CustomTrustStore.AddRange(anchors);
-        policy.ExtraStore.AddRange(anchors);
-        var handler = new SocketsHttpHandler
-        {
-            SslOptions = new SslClientAuthenticationOptions
-            {
-                ClientCertificates = [bootstrap],
-                LocalCertificateSelectionCallback = (_, _, _, _, _) => bootstrap,
-                CertificateChainPolicy = policy,
-            },
-        };
+        var handler = MutualTlsHandler.Create(bootstrap, anchors);
         return new HttpClient(handler);
     }
 
@@ -46,6 +30,6 @@ public static class EstHttpClient
         {
             throw new HttpRequestException($"{(int)response.StatusCode}: {body}");
         }
-        return CertsOnlyPkcs7.Decode(Convert.FromBase64String(body));
+        return CertsOnlyPkcs7.DecodeBase64(body);
     }
 }

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using IotPki.Identity;
 using IotPki.Pki;
 
 namespace IotPki.FirmwareSim;
@@ -22,7 +23,7 @@ public sealed class Factory(string directory)
         }
         Directory.CreateDirectory(directory);
         var ca = CertificateAuthority.CreateRoot("IotPki Simulated Factory CA", TimeSpan.FromDays(3650), DateTimeOffset.UtcNow);
-        PrivateFile.Write(CaKeyPath, ca.Key.ExportPkcs8PrivateKeyPem());
+        AtomicFile.WriteText(CaKeyPath, ca.Key.ExportPkcs8PrivateKeyPem(), secret: true);
         File.WriteAllText(CaCertificatePath, ca.CertificatePem + "\n");
         return ca;
     }
@@ -40,7 +41,7 @@ public sealed class Factory(string directory)
             Directory.CreateDirectory(dir);
             using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
             using var certificate = BootstrapIssuer.Issue(ca, id, key, now.AddMinutes(-5), now + validity);
-            PrivateFile.Write(Path.Combine(dir, "boot.key"), key.ExportPkcs8PrivateKeyPem());
+            AtomicFile.WriteText(Path.Combine(dir, "boot.key"), key.ExportPkcs8PrivateKeyPem(), secret: true);
             File.WriteAllText(Path.Combine(dir, "boot.pem"), certificate.ExportCertificatePem() + "\n");
             ids.Add(id.Value);
         }

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using IotPki.Identity;
 using IotPki.Pki;
 
 namespace IotPki.FirmwareSim;
@@ -31,7 +32,7 @@ public sealed class FleetIdentities(Uri estBase, string caBundlePath, Factory fa
                 using var client = EstHttpClient.Create(bootstrap, anchors);
                 var certificates = await EstHttpClient.SimpleEnrollAsync(client, estBase, EstHttpClient.CsrBase64(id, key), ct);
                 var leaf = certificates.First(c => !IsCa(c));
-                PrivateFile.Write(KeyPath(factory, id), key.ExportPkcs8PrivateKeyPem());
+                AtomicFile.WriteText(KeyPath(factory, id), key.ExportPkcs8PrivateKeyPem(), secret: true);
                 File.WriteAllText(CertPath(factory, id), leaf.ExportCertificatePem() + "\n");
                 certificates.ForEach(c => c.Dispose());
                 Interlocked.Increment(ref enrolled);

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Net.Security;
+using IotPki.Identity;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using MQTTnet;
@@ -76,23 +76,7 @@ public sealed class RevocationLatencyBenchmark(MqttEndpoint endpoint, Uri operat
 
     private HttpClient OperatorClient()
     {
-        var anchors = new X509Certificate2Collection();
-        anchors.ImportFromPemFile(caBundlePath);
-        var handler = new SocketsHttpHandler
-        {
-            SslOptions = new SslClientAuthenticationOptions
-            {
-                ClientCertificates = [operatorCertificate],
-                LocalCertificateSelectionCallback = (_, _, _, _, _) => operatorCertificate,
-                CertificateChainPolicy = new X509ChainPolicy
-                {
-                    TrustMode = X509ChainTrustMode.CustomRootTrust,
-                    RevocationMode = X509RevocationMode.NoCheck,
-                },
-            },
-        };
-        handler.SslOptions.CertificateChainPolicy.CustomTrustStore.AddRange(anchors);
-        handler.SslOptions.CertificateChainPolicy.ExtraStore.AddRange(anchors);
+        var handler = MutualTlsHandler.Create(operatorCertificate, MutualTlsHandler.Anchors(caBundlePath));
         return new HttpClient(handler);
     }
 }

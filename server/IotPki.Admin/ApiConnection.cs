@@ -1,5 +1,5 @@
-using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
+using IotPki.Identity;
 
 namespace IotPki.Admin;
 
@@ -16,20 +16,7 @@ public sealed record ApiConnection(Uri BaseUrl, string CertificatePath, string K
             }
         }
         var certificate = X509Certificate2.CreateFromPemFile(CertificatePath, KeyPath);
-        var anchors = new X509Certificate2Collection();
-        anchors.ImportFromPemFile(CaBundlePath);
-        var policy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
-        policy.CustomTrustStore.AddRange(anchors);
-        policy.ExtraStore.AddRange(anchors);
-        var handler = new SocketsHttpHandler
-        {
-            SslOptions = new SslClientAuthenticationOptions
-            {
-                ClientCertificates = [certificate],
-                LocalCertificateSelectionCallback = (_, _, _, _, _) => certificate,
-                CertificateChainPolicy = policy,
-            },
-        };
+        var handler = MutualTlsHandler.Create(certificate, MutualTlsHandler.Anchors(CaBundlePath));
         return new HttpClient(handler) { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(60) };
     }
 }

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using IotPki.Identity;
 
 namespace IotPki.Pki;
 
@@ -13,6 +14,13 @@ public static class BootstrapIssuer
         var subject = field == DeviceIdField.SerialNumber
             ? new X500DistinguishedName($"CN=IoT device, SERIALNUMBER={deviceId}, O=IotPki Demo Manufacturer")
             : new X500DistinguishedName($"CN={deviceId}, O=IotPki Demo Manufacturer");
+        return Issue(manufacturerCa, subject, deviceKey, notBefore, notAfter);
+    }
+
+    /// <summary>A bootstrap certificate with the subject as the manufacturer writes it.</summary>
+    public static X509Certificate2 Issue(CertificateAuthority manufacturerCa, X500DistinguishedName subject, ECDsa deviceKey,
+        DateTimeOffset notBefore, DateTimeOffset notAfter)
+    {
         var request = new CertificateRequest(subject, deviceKey, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));

@@ -1,3 +1,5 @@
+using IotPki.Identity;
+
 namespace IotPki.Pki;
 
 /// <summary>Lifetime and back-dating of the certificates issued under one profile.</summary>

@@ -1,3 +1,5 @@
+using IotPki.Identity;
+
 using System.Security.Cryptography.X509Certificates;
 
 namespace IotPki.Pki;

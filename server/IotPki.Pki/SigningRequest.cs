@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using IotPki.Identity;
 using System.Security.Cryptography.X509Certificates;
 
 namespace IotPki.Pki;

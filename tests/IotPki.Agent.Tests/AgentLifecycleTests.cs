@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using IotPki.Agent.Tests.Infrastructure;
+using IotPki.Identity;
 using IotPki.Pki;
 
 namespace IotPki.Agent.Tests;

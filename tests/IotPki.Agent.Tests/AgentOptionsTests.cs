@@ -35,12 +35,22 @@ public sealed class AgentOptionsTests : IDisposable
         Assert.Equal(Path.Combine(_directory, "state"), options.StateDirectory);
         Assert.Equal(0.5, options.RenewalFraction);
         Assert.Equal(0.1, options.RenewalJitter);
+        Assert.Equal(IotPki.Identity.DeviceIdField.CommonName, options.DeviceIdField);
+    }
+
+    [Fact]
+    public void The_device_id_field_names_the_manufacturers_attribute()
+    {
+        var options = new AgentOptions();
+        options.Set("DeviceIdField", "serialNumber");
+        Assert.Equal(IotPki.Identity.DeviceIdField.SerialNumber, options.DeviceIdField);
     }
 
     [Theory]
     [InlineData("EstUrl", "http://plain.example/", "EstUrl must be an https URL.")]
     [InlineData("RenewalFraction", "1.5", "RenewalFraction must be between 0 and 1.")]
     [InlineData("StateDirectory", "", "StateDirectory is required.")]
+    [InlineData("DEVICE_ID_FIELD", "uid", "Option 'DEVICEIDFIELD' must be cn or serialNumber, not 'uid'.")]
     public void Bad_configuration_is_refused_with_the_option_named(string name, string value, string message)
     {
         var path = Path.Combine(_directory, "agent.json");

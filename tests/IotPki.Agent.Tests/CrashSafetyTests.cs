@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using IotPki.Agent.Tests.Infrastructure;
+using IotPki.Identity;
 using Xunit.Abstractions;
 
 namespace IotPki.Agent.Tests;

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using IotPki.Agent;
+using IotPki.Identity;
 using IotPki.Pki;
 
 namespace IotPki.Agent.Tests;

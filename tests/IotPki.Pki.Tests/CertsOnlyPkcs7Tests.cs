@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using IotPki.Identity;
 using IotPki.Pki;
 
 namespace IotPki.Pki.Tests;

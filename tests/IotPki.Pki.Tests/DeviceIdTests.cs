@@ -1,3 +1,4 @@
+using IotPki.Identity;
 using IotPki.Pki;
 
 namespace IotPki.Pki.Tests;

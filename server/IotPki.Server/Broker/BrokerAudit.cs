@@ -1,6 +1,6 @@
 using System.Threading.Channels;
+using IotPki.Identity;
 using IotPki.Server.Data;
-using IotPki.Server.Fleet;
 
 namespace IotPki.Server.Broker;
 
@@ -13,11 +13,11 @@ public sealed partial class BrokerAudit(IServiceScopeFactory scopes, TimeProvide
 {
     private readonly AuditThrottle _throttle = new(options.Value.AuditRowsPerMinute, TimeSpan.FromMinutes(1), clock);
 
-    private readonly Channel<(DateTimeOffset At, string Action, string Actor, string? DeviceId, string? Source, string Detail)> _queue =
-        Channel.CreateBounded<(DateTimeOffset, string, string, string?, string?, string)>(
+    private readonly Channel<(DateTimeOffset At, string Action, string Actor, DeviceId? DeviceId, string? Source, string Detail)> _queue =
+        Channel.CreateBounded<(DateTimeOffset, string, string, DeviceId?, string?, string)>(
             new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
 
-    public void Refused(string reason, string actor, string? deviceId, string? source, string detail)
+    public void Refused(string reason, string actor, DeviceId? deviceId, string? source, string detail)
     {
         metrics.Refused(reason);
         if (_throttle.Admit(actor, reason) is not { } heldBack)

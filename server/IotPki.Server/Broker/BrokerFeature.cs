@@ -1,8 +1,10 @@
-using IotPki.Server.Hosting;
-using IotPki.Server.Pki;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
+using IotPki.Server.Ca;
+using IotPki.Server.Cluster;
+using IotPki.Server.Http;
+using IotPki.Server.Operators;
 using MQTTnet.AspNetCore;
 using MQTTnet.Server;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace IotPki.Server.Broker;
 
@@ -24,10 +26,8 @@ public static class BrokerFeature
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BrokerAudit>());
         builder.Services.AddSingleton<Presence>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Presence>());
-        builder.Services.AddSingleton<ClusterListener>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterListener>());
-        builder.Services.AddScoped<Fleet.DeviceRevocation>();
-        builder.Services.AddScoped<Fleet.DeviceRenewalRequest>();
+        builder.Services.AddSingleton<IClusterNoticeHandler, RevocationNoticeHandler>();
+        builder.Services.AddSingleton<IClusterNoticeHandler, DeviceCommandRelay>();
         builder.Services.AddHostedMqttServer(o => o
             .WithoutDefaultEndpoint()
             .WithMaxPendingMessagesPerClient(options.MaxPendingMessagesPerClient)
@@ -57,6 +57,11 @@ public static class BrokerFeature
         return created!;
     }
 
+    /// <summary>The broker's counters for operators: <c>GET /api/v1/broker</c>.</summary>
+    public static void MapBrokerApi(this RouteGroupBuilder api) =>
+        api.MapGet("/broker", (BrokerMetrics metrics) => TypedResults.Ok(metrics.Snapshot()))
+            .WithTags("Broker").RequireAuthorization(OperatorRole.CanRead);
+
     public static WebApplication MapBroker(this WebApplication app)
     {
         var validator = app.Services.GetRequiredService<ConnectionValidator>();
@@ -76,9 +81,9 @@ public static class BrokerFeature
                 if (args.SessionItems[BrokerIdentity.SessionKey] is BrokerIdentity who)
                 {
                     sessions.Add(who.Serial, args.ClientId);
-                    if (who.IsDevice)
+                    if (who.Device is { } device)
                     {
-                        presence.Connected(who.Name);
+                        presence.Connected(device);
                     }
                 }
                 return Task.CompletedTask;
@@ -92,9 +97,9 @@ public static class BrokerFeature
                 if (args.SessionItems[BrokerIdentity.SessionKey] is BrokerIdentity who)
                 {
                     sessions.Remove(who.Serial, args.ClientId);
-                    if (who.IsDevice)
+                    if (who.Device is { } device)
                     {
-                        presence.Disconnected(who.Name);
+                        presence.Disconnected(device);
                     }
                 }
                 return Task.CompletedTask;

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using IotPki.Identity;
+using IotPki.Server.Cluster;
 using MQTTnet;
 using MQTTnet.Protocol;
 using MQTTnet.Server;
@@ -30,26 +32,26 @@ public sealed class BrokerSessions
         }
         // A device's client id is its device id (ConnectionValidator enforces it); a service's serial is checked alone.
         var barredDevices = (await _server.GetClientsAsync())
-            .Where(c => c.Session.Items[BrokerIdentity.SessionKey] is BrokerIdentity { IsDevice: true } d
-                && revoked.BarredState(d.Name) is not null)
+            .Where(c => c.Session.Items[BrokerIdentity.SessionKey] is BrokerIdentity { Device: { } d }
+                && revoked.BarredState(d) is not null)
             .Select(c => c.Id);
         var serials = _clientBySerial.Where(p => revoked.IsRevoked(p.Key)).Select(p => p.Key).ToList();
         await CloseAsync(serials, null, barredDevices);
     }
 
     /// <summary>Closes the sessions of these serials and of this device id (its client id), if connected here.</summary>
-    public Task CloseAsync(IEnumerable<string> serials, string? deviceId) => CloseAsync(serials, deviceId, []);
+    public Task CloseAsync(IEnumerable<string> serials, DeviceId? deviceId) => CloseAsync(serials, deviceId, []);
 
-    private async Task CloseAsync(IEnumerable<string> serials, string? deviceId, IEnumerable<string> moreClientIds)
+    private async Task CloseAsync(IEnumerable<string> serials, DeviceId? deviceId, IEnumerable<string> moreClientIds)
     {
         if (_server is not { IsStarted: true })
         {
             return; // Not started yet (or stopping): no sessions to close.
         }
         var clientIds = serials.Select(s => _clientBySerial.TryGetValue(s, out var c) ? c : null).OfType<string>().ToHashSet();
-        if (deviceId is not null)
+        if (deviceId is { } id)
         {
-            clientIds.Add(deviceId);
+            clientIds.Add(id.Value);
         }
         clientIds.UnionWith(moreClientIds);
         var connected = (await _server.GetClientsAsync()).Select(c => c.Id).ToHashSet();
@@ -64,13 +66,13 @@ public sealed class BrokerSessions
     }
 
     /// <summary>The server's own identity on the broker: a service, so <see cref="TopicGuard"/> lets it publish commands.</summary>
-    private static readonly BrokerIdentity ServerIdentity = new(IotPki.Pki.CertificateKind.Service, "iotpki-server", "");
+    private static readonly BrokerIdentity ServerIdentity = BrokerIdentity.Service("", "iotpki-server");
 
     /// <summary>Publishes the command (QoS 1) if the device is connected to this instance; says whether it was.</summary>
     public async Task<bool> PublishCommandAsync(DeviceCommandNotice notice)
     {
         // A device's client id is its device id; the sessions here are already indexed, no need to list MQTTnet's clients.
-        if (_server is not { IsStarted: true } || !_clientBySerial.Values.Contains(notice.DeviceId))
+        if (_server is not { IsStarted: true } || !_clientBySerial.Values.Contains(notice.DeviceId.Value))
         {
             return false;
         }

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
-using IotPki.Server.Pki;
+using IotPki.Pki;
+using IotPki.Server.Ca;
+using IotPki.Server.Data.Entities;
 
 namespace IotPki.Server.Broker;
 
@@ -21,7 +23,7 @@ public sealed class ClientCertificateGate(PkiState pki, RevokedSet revoked, Brok
             audit.Refused("no_client_certificate", "anonymous", null, source, "a client certificate is required");
             return false;
         }
-        var actor = $"cert:{Fleet.ManufacturerRegistration.Thumbprint(certificate)}";
+        var actor = $"cert:{CertificateIdentifiers.Thumbprint(certificate)}";
         if (errors.HasFlag(SslPolicyErrors.RemoteCertificateChainErrors))
         {
             var now = clock.GetUtcNow().UtcDateTime;
@@ -39,12 +41,12 @@ public sealed class ClientCertificateGate(PkiState pki, RevokedSet revoked, Brok
         }
         if (revoked.IsRevoked(identity.Serial))
         {
-            audit.Refused("certificate_revoked", identity.ToString(), identity.IsDevice ? identity.Name : null, source, $"serial {identity.Serial}");
+            audit.Refused("certificate_revoked", identity.ToString(), identity.Device, source, $"serial {identity.Serial}");
             return false;
         }
-        if (identity.IsDevice && revoked.BarredState(identity.Name) is { } state)
+        if (identity.Device is { } device && revoked.BarredState(device) is { } state)
         {
-            audit.Refused("device_" + state, identity.ToString(), identity.Name, source, $"device is {state}");
+            audit.Refused("device_" + state.Name(), identity.ToString(), device, source, $"device is {state.Name()}");
             return false;
         }
         return true;

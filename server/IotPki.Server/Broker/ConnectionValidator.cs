@@ -1,4 +1,5 @@
-using IotPki.Server.Pki;
+using IotPki.Identity;
+using IotPki.Server.Ca;
 using Microsoft.Extensions.Options;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
@@ -23,9 +24,9 @@ public sealed class ConnectionValidator(PkiState pki, RevokedSet revoked, Broker
         {
             return Refuse(args, MqttConnectReasonCode.ServerBusy, "too_many_connections", identity.ToString(), null, source, $"{options.Value.MaxConnections} connections");
         }
-        if (revoked.IsRevoked(identity.Serial) || (identity.IsDevice && revoked.BarredState(identity.Name) is not null))
+        if (revoked.IsRevoked(identity.Serial) || (identity.Device is { } device && revoked.BarredState(device) is not null))
         {
-            return Refuse(args, MqttConnectReasonCode.NotAuthorized, "certificate_revoked", identity.ToString(), identity.IsDevice ? identity.Name : null, source, $"serial {identity.Serial}");
+            return Refuse(args, MqttConnectReasonCode.NotAuthorized, "certificate_revoked", identity.ToString(), identity.Device, source, $"serial {identity.Serial}");
         }
         if (string.IsNullOrEmpty(args.ClientId))
         {
@@ -33,21 +34,21 @@ public sealed class ConnectionValidator(PkiState pki, RevokedSet revoked, Broker
             {
                 // MQTT 3.1.1 has no way to tell the client an assigned id, and MQTTnet assigns only on MQTT 5: say so.
                 return Refuse(args, MqttConnectReasonCode.ClientIdentifierNotValid, "client_id_required", identity.ToString(),
-                    identity.IsDevice ? identity.Name : null, source, $"MQTT 3.1.1 needs the client id '{identity.Name}'");
+                    identity.Device, source, $"MQTT 3.1.1 needs the client id '{identity.Name}'");
             }
             args.AssignedClientIdentifier = identity.Name;
         }
         else if (args.ClientId != identity.Name)
         {
             return Refuse(args, MqttConnectReasonCode.ClientIdentifierNotValid, "client_id_mismatch", identity.ToString(),
-                identity.IsDevice ? identity.Name : null, source, $"client id '{Shorten(args.ClientId)}' is not the certificate's '{identity.Name}'");
+                identity.Device, source, $"client id '{Shorten(args.ClientId)}' is not the certificate's '{identity.Name}'");
         }
         args.SessionItems[BrokerIdentity.SessionKey] = identity;
         args.ReasonCode = MqttConnectReasonCode.Success;
         return Task.CompletedTask;
     }
 
-    private Task Refuse(ValidatingConnectionEventArgs args, MqttConnectReasonCode code, string reason, string actor, string? deviceId, string? source, string detail)
+    private Task Refuse(ValidatingConnectionEventArgs args, MqttConnectReasonCode code, string reason, string actor, DeviceId? deviceId, string? source, string detail)
     {
         args.ReasonCode = code;
         args.ReasonString = reason;

@@ -3,7 +3,7 @@ using System.IO.Pipelines;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
-using IotPki.Server.Pki;
+using IotPki.Server.Ca;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace IotPki.Server.Broker;
@@ -22,7 +22,7 @@ public static class MqttPacketSizeLimit
             {
                 var certificate = connection.Features.Get<ITlsConnectionFeature>()?.ClientCertificate;
                 var who = certificate is null ? null : BrokerIdentity.From(certificate, pki.Issuer.Endpoints.TrustDomain);
-                audit.Refused("packet_too_large", who?.ToString() ?? "anonymous", who is { IsDevice: true } ? who.Name : null,
+                audit.Refused("packet_too_large", who?.ToString() ?? "anonymous", who?.Device,
                     (connection.RemoteEndPoint as System.Net.IPEndPoint)?.Address.ToString(),
                     size < 0 ? "malformed remaining length" : $"{size} bytes, limit {maxPacketBytes}");
                 connection.Abort(new ConnectionAbortedException("MQTT packet too large"));

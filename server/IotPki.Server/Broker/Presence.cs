@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using IotPki.Identity;
 using IotPki.Server.Data;
 using Microsoft.EntityFrameworkCore;
 
@@ -8,18 +9,18 @@ namespace IotPki.Server.Broker;
 /// done off the connection's path.</summary>
 public sealed partial class Presence(IServiceScopeFactory scopes, TimeProvider clock, ILogger<Presence> logger) : BackgroundService
 {
-    private readonly Channel<(string DeviceId, bool Online, DateTimeOffset At)> _changes =
-        Channel.CreateBounded<(string, bool, DateTimeOffset)>(new BoundedChannelOptions(100_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+    private readonly Channel<(DeviceId DeviceId, bool Online, DateTimeOffset At)> _changes =
+        Channel.CreateBounded<(DeviceId, bool, DateTimeOffset)>(new BoundedChannelOptions(100_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
 
-    public void Connected(string deviceId) => _changes.Writer.TryWrite((deviceId, true, clock.GetUtcNow()));
-    public void Disconnected(string deviceId) => _changes.Writer.TryWrite((deviceId, false, clock.GetUtcNow()));
+    public void Connected(DeviceId deviceId) => _changes.Writer.TryWrite((deviceId, true, clock.GetUtcNow()));
+    public void Disconnected(DeviceId deviceId) => _changes.Writer.TryWrite((deviceId, false, clock.GetUtcNow()));
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         while (await _changes.Reader.WaitToReadAsync(stoppingToken))
         {
             // Only the latest change per device matters.
-            var latest = new Dictionary<string, (bool Online, DateTimeOffset At)>();
+            var latest = new Dictionary<DeviceId, (bool Online, DateTimeOffset At)>();
             while (latest.Count < 1000 && _changes.Reader.TryRead(out var change))
             {
                 latest[change.DeviceId] = (change.Online, change.At);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using IotPki.Identity;
 using IotPki.Server.Data;
 using IotPki.Server.Data.Entities;
 using Microsoft.EntityFrameworkCore;
@@ -6,32 +7,32 @@ using Microsoft.EntityFrameworkCore;
 namespace IotPki.Server.Broker;
 
 /// <summary>Revoked certificate serials and barred devices, held in memory so that a connect costs no query;
-/// loaded from PostgreSQL at start and kept fresh by <see cref="ClusterListener"/>.</summary>
+/// loaded from PostgreSQL at start and kept fresh by <see cref="RevocationNoticeHandler"/>.</summary>
 public sealed class RevokedSet
 {
     private ConcurrentDictionary<string, byte> _serials = new();
-    private ConcurrentDictionary<string, string> _devices = new();
+    private ConcurrentDictionary<DeviceId, DeviceState> _devices = new();
 
     public bool IsRevoked(string serial) => _serials.ContainsKey(serial);
 
     /// <summary>The state that bars a device (revoked, suspended), or null.</summary>
-    public string? BarredState(string deviceId) => _devices.TryGetValue(deviceId, out var state) ? state : null;
+    public DeviceState? BarredState(DeviceId deviceId) => _devices.TryGetValue(deviceId, out var state) ? state : null;
 
-    public void Add(IEnumerable<string> serials, string? deviceId, string? deviceState)
+    public void Add(IEnumerable<string> serials, DeviceId? deviceId, DeviceState? deviceState)
     {
         foreach (var serial in serials)
         {
             _serials[serial] = 0;
         }
-        if (deviceId is not null)
+        if (deviceId is { } id)
         {
-            if (deviceState is DeviceState.Revoked or DeviceState.Suspended)
+            if (deviceState is { } state and (DeviceState.Revoked or DeviceState.Suspended))
             {
-                _devices[deviceId] = deviceState;
+                _devices[id] = state;
             }
             else
             {
-                _devices.TryRemove(deviceId, out _);
+                _devices.TryRemove(id, out _);
             }
         }
     }
@@ -45,6 +46,6 @@ public sealed class RevokedSet
             .Where(d => d.State == DeviceState.Revoked || d.State == DeviceState.Suspended)
             .Select(d => new { d.Id, d.State }).ToListAsync(ct);
         _serials = new ConcurrentDictionary<string, byte>(serials.Select(s => KeyValuePair.Create(s, (byte)0)));
-        _devices = new ConcurrentDictionary<string, string>(devices.Select(d => KeyValuePair.Create(d.Id, d.State)));
+        _devices = new ConcurrentDictionary<DeviceId, DeviceState>(devices.Select(d => KeyValuePair.Create(d.Id, d.State)));
     }
 }

@@ -22,7 +22,7 @@ public sealed class TopicGuard(BrokerAudit audit, BrokerMetrics metrics, IOption
             args.ProcessPublish = false;
             args.Response.ReasonCode = MqttPubAckReasonCode.PayloadFormatInvalid;
             args.Response.ReasonString = "payload too large";
-            audit.Refused("payload_too_large", who.ToString(), who.IsDevice ? who.Name : null, null, $"{args.ApplicationMessage.Payload.Length} bytes to {Shorten(topic)}");
+            audit.Refused("payload_too_large", who.ToString(), who.Device, null, $"{args.ApplicationMessage.Payload.Length} bytes to {Shorten(topic)}");
             return Task.CompletedTask;
         }
         if (!TopicAcl.MayPublish(who, topic))
@@ -30,7 +30,7 @@ public sealed class TopicGuard(BrokerAudit audit, BrokerMetrics metrics, IOption
             args.ProcessPublish = false;
             args.Response.ReasonCode = MqttPubAckReasonCode.NotAuthorized;
             args.Response.ReasonString = "topic not allowed";
-            audit.Refused("publish_not_allowed", who.ToString(), who.IsDevice ? who.Name : null, null, Shorten(topic));
+            audit.Refused("publish_not_allowed", who.ToString(), who.Device, null, Shorten(topic));
             return Task.CompletedTask;
         }
         metrics.MessageIn();
@@ -46,7 +46,7 @@ public sealed class TopicGuard(BrokerAudit audit, BrokerMetrics metrics, IOption
             args.ProcessSubscription = false;
             args.Response.ReasonCode = MqttSubscribeReasonCode.NotAuthorized;
             args.ReasonString = "topic filter not allowed";
-            audit.Refused("subscribe_not_allowed", actor, (args.SessionItems[BrokerIdentity.SessionKey] as BrokerIdentity) is { IsDevice: true } d ? d.Name : null, null, Shorten(filter));
+            audit.Refused("subscribe_not_allowed", actor, (args.SessionItems[BrokerIdentity.SessionKey] as BrokerIdentity)?.Device, null, Shorten(filter));
         }
         return Task.CompletedTask;
     }

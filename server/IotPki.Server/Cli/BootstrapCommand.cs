@@ -1,8 +1,9 @@
 using System.CommandLine;
 using System.Security.Cryptography;
+using IotPki.Identity;
 using IotPki.Pki;
+using IotPki.Server.Ca;
 using IotPki.Server.Fleet;
-using IotPki.Server.Pki;
 
 namespace IotPki.Server.Cli;
 
@@ -36,8 +37,8 @@ public static class BootstrapCommand
             var now = DateTimeOffset.UtcNow;
             using var certificate = BootstrapIssuer.Issue(ca, deviceId, key, now.AddMinutes(-5), now.AddDays(parse.GetValue(days)));
             var dir = parse.GetValue(output)!;
-            SecureFile.WriteAllText(Path.Combine(dir.FullName, "boot.key"), key.ExportPkcs8PrivateKeyPem(), secret: true);
-            SecureFile.WriteAllText(Path.Combine(dir.FullName, "boot.pem"), certificate.ExportCertificatePem() + "\n", secret: false);
+            AtomicFile.WriteText(Path.Combine(dir.FullName, "boot.key"), key.ExportPkcs8PrivateKeyPem(), secret: true);
+            AtomicFile.WriteText(Path.Combine(dir.FullName, "boot.pem"), certificate.ExportCertificatePem() + "\n", secret: false);
 
             if (!parse.GetValue(noRegister))
             {

@@ -1,4 +1,7 @@
-using IotPki.Server.Hosting;
+using IotPki.Server.Ca;
+using IotPki.Server.Data;
+using IotPki.Server.Fleet;
+using IotPki.Server.Operators;
 
 namespace IotPki.Server.Cli;
 
@@ -14,7 +17,10 @@ public static class CliHost
             ["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "Error",
             ["Logging:LogLevel:Microsoft.EntityFrameworkCore.Database.Command"] = "None",
         });
-        builder.Services.AddIotPkiCore(builder.Configuration);
+        builder.Services.AddData(builder.Configuration);
+        builder.Services.AddCa();
+        builder.Services.AddFleet();
+        builder.Services.AddOperatorCertificates();
         return builder.Build();
     }
 }

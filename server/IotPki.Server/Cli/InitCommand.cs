@@ -1,5 +1,5 @@
 using System.CommandLine;
-using IotPki.Server.Pki;
+using IotPki.Server.Ca;
 using Microsoft.Extensions.Options;
 
 namespace IotPki.Server.Cli;

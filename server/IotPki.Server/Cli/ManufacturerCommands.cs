@@ -1,4 +1,5 @@
 using System.CommandLine;
+using IotPki.Identity;
 using IotPki.Pki;
 using IotPki.Server.Data;
 using IotPki.Server.Fleet;

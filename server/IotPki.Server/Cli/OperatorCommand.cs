@@ -1,8 +1,9 @@
 using System.CommandLine;
 using System.Security.Cryptography;
+using IotPki.Identity;
 using IotPki.Pki;
+using IotPki.Server.Ca;
 using IotPki.Server.Operators;
-using IotPki.Server.Pki;
 
 namespace IotPki.Server.Cli;
 
@@ -31,10 +32,10 @@ public static class OperatorCommand
             var password = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
             var issued = await scope.ServiceProvider.GetRequiredService<OperatorCertificates>()
                 .IssueAsync(kind, n, isOperator ? parse.GetValue(role) : null, password, CliActor.Name, ct);
-            SecureFile.WriteAllText(Path.Combine(dir, $"{n}.key"), issued.KeyPem, secret: true);
-            SecureFile.WriteAllText(Path.Combine(dir, $"{n}.pem"), issued.CertificatePem, secret: false);
-            SecureFile.WriteAllText(Path.Combine(dir, $"{n}.p12.pass"), password + "\n", secret: true);
-            SecureFile.WriteAllBytes(Path.Combine(dir, $"{n}.p12"), issued.Pkcs12, secret: true);
+            AtomicFile.WriteText(Path.Combine(dir, $"{n}.key"), issued.KeyPem, secret: true);
+            AtomicFile.WriteText(Path.Combine(dir, $"{n}.pem"), issued.CertificatePem, secret: false);
+            AtomicFile.WriteText(Path.Combine(dir, $"{n}.p12.pass"), password + "\n", secret: true);
+            AtomicFile.Write(Path.Combine(dir, $"{n}.p12"), issued.Pkcs12, secret: true);
             Console.WriteLine($"Issued {(isOperator ? "operator" : "service")} certificate {issued.Serial} for {n}: {Path.Combine(dir, n)}.pem/.key/.p12 (password in {n}.p12.pass)");
             return ExitCodes.Ok;
         });

@@ -16,8 +16,8 @@ public static class ServerCommandLine
         root.Add(ManufacturerCommands.Create());
         root.Add(DeviceCommands.Create());
         root.Add(BootstrapCommand.Create());
-        root.Add(OperatorCommand.Create(IotPki.Pki.CertificateKind.Operator));
-        root.Add(OperatorCommand.Create(IotPki.Pki.CertificateKind.Service));
+        root.Add(OperatorCommand.Create(IotPki.Identity.CertificateKind.Operator));
+        root.Add(OperatorCommand.Create(IotPki.Identity.CertificateKind.Service));
         return root;
     }
 
@@ -33,7 +33,7 @@ public static class ServerCommandLine
         {
             return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (Exception e) when (e is Fleet.RegistrationException or InvalidOperationException or IOException
+        catch (Exception e) when (e is Data.RegistrationException or InvalidOperationException or IOException
             or FormatException or System.Security.Cryptography.CryptographicException or Npgsql.NpgsqlException)
         {
             Console.Error.WriteLine($"error: {e.Message}");

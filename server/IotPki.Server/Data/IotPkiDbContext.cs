@@ -1,3 +1,4 @@
+using IotPki.Identity;
 using IotPki.Server.Data.Entities;
 using Microsoft.EntityFrameworkCore;
 
@@ -11,6 +12,12 @@ public sealed class IotPkiDbContext(DbContextOptions<IotPkiDbContext> options) :
     public DbSet<EnrollmentAttempt> EnrollmentAttempts => Set<EnrollmentAttempt>();
     public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
     public DbSet<AuthorityRecord> Authorities => Set<AuthorityRecord>();
+
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
+    {
+        configurationBuilder.Properties<DeviceId>().HaveConversion<DeviceIdConverter>();
+        configurationBuilder.Properties<DeviceState>().HaveConversion<DeviceStateConverter>();
+    }
 
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(IotPkiDbContext).Assembly);

@@ -1,16 +1,17 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography.X509Certificates;
+using IotPki.Identity;
 using IotPki.Pki;
 using IotPki.Server.Data;
 using IotPki.Server.Data.Entities;
-using IotPki.Server.Fleet;
+using IotPki.Server.Devices;
 using Microsoft.EntityFrameworkCore;
 
 namespace IotPki.Server.Est;
 
 /// <summary>Decides whether a bootstrap certificate may <c>simpleenroll</c>: it chains to a registered manufacturer CA,
 /// is within validity, names a registered device of that manufacturer, and that device is not blocked.</summary>
-public sealed class BootstrapGate(IotPkiDbContext db, TimeProvider clock)
+public sealed class BootstrapGate(IotPkiDbContext db, DeviceLifecycle lifecycle, TimeProvider clock)
 {
     private static readonly ConcurrentDictionary<string, X509Certificate2> AnchorCache = new();
 
@@ -18,12 +19,12 @@ public sealed class BootstrapGate(IotPkiDbContext db, TimeProvider clock)
         EF.CompileAsyncQuery((IotPkiDbContext db, string? keyId) =>
             db.Manufacturers.AsNoTracking().Where(m => keyId == null || m.CaKeyId == keyId));
 
-    private static readonly Func<IotPkiDbContext, string, Task<Device?>> DeviceById =
-        EF.CompileAsyncQuery((IotPkiDbContext db, string id) => db.Devices.SingleOrDefault(d => d.Id == id));
+    private static readonly Func<IotPkiDbContext, DeviceId, Task<Device?>> DeviceById =
+        EF.CompileAsyncQuery((IotPkiDbContext db, DeviceId id) => db.Devices.SingleOrDefault(d => d.Id == id));
 
     public async Task<EnrollmentDecision> AuthorizeAsync(X509Certificate2 bootstrap, CancellationToken ct)
     {
-        var keyId = ManufacturerRegistration.AuthorityKeyIdOf(bootstrap);
+        var keyId = CertificateIdentifiers.AuthorityKeyId(bootstrap);
         var candidates = new List<Manufacturer>();
         await foreach (var m in ManufacturersByKeyId(db, keyId).WithCancellation(ct))
         {
@@ -61,11 +62,8 @@ public sealed class BootstrapGate(IotPkiDbContext db, TimeProvider clock)
             return Refuse("no_device_id", $"The bootstrap certificate's subject {BootstrapIdentity.FieldName(field)} is not a valid device id.");
         }
 
-        var device = await DeviceById(db, deviceId.Value);
-        if (device is null && manufacturer.UnregisteredPolicy != UnregisteredPolicy.Refuse)
-        {
-            device = await AdmitUnregisteredAsync(manufacturer, deviceId, bootstrap, now, ct);
-        }
+        var device = await DeviceById(db, deviceId)
+            ?? await lifecycle.AdmitUnregisteredAsync(manufacturer, deviceId, CertificateIdentifiers.Thumbprint(bootstrap), ct);
         if (device is null || device.ManufacturerId != manufacturer.Id)
         {
             return Refuse("unregistered_serial", $"The serial '{deviceId}' is not registered for manufacturer '{manufacturer.Name}'.");
@@ -76,7 +74,7 @@ public sealed class BootstrapGate(IotPkiDbContext db, TimeProvider clock)
         }
         if (device.State is DeviceState.Blocked or DeviceState.Revoked or DeviceState.Suspended)
         {
-            return Refuse("device_" + device.State, $"Device '{deviceId}' is {device.State} and cannot enroll.");
+            return Refuse("device_" + device.State.Name(), $"Device '{deviceId}' is {device.State.Name()} and cannot enroll.");
         }
         if (device.State == DeviceState.Active && !device.ReprovisionAllowed)
         {
@@ -84,35 +82,6 @@ public sealed class BootstrapGate(IotPkiDbContext db, TimeProvider clock)
                 $"Device '{deviceId}' is already enrolled: its bootstrap certificate is refused (a clone?) unless an operator allows re-provisioning.");
         }
         return EnrollmentDecision.Allow(device);
-    }
-
-    /// <summary>An unregistered serial of a manufacturer that admits them: registered at once (auto-approve), or
-    /// recorded as pending for an operator to approve.</summary>
-    private async Task<Device?> AdmitUnregisteredAsync(Manufacturer manufacturer, DeviceId deviceId, X509Certificate2 bootstrap, DateTimeOffset now, CancellationToken ct)
-    {
-        var autoApprove = manufacturer.UnregisteredPolicy == UnregisteredPolicy.AutoApprove;
-        var device = new Device
-        {
-            Id = deviceId.Value,
-            ManufacturerId = manufacturer.Id,
-            State = autoApprove ? DeviceState.Registered : DeviceState.Pending,
-            RegisteredAt = now,
-        };
-        db.Devices.Add(device);
-        AuditLog.Add(db, now, autoApprove ? "device.auto-approved" : "enrollment.pending",
-            $"cert:{ManufacturerRegistration.Thumbprint(bootstrap)}", deviceId.Value,
-            detail: $"unregistered serial of {manufacturer.Name}");
-        try
-        {
-            await db.SaveChangesAsync(ct);
-            return device;
-        }
-        catch (DbUpdateException)
-        {
-            // Another request admitted the same serial at the same moment: use its row.
-            db.ChangeTracker.Clear();
-            return await DeviceById(db, deviceId.Value);
-        }
     }
 
     private static X509Certificate2 Anchor(Manufacturer m) =>

@@ -1,3 +1,4 @@
+using IotPki.Identity;
 using IotPki.Pki;
 
 namespace IotPki.Server.Est;
@@ -6,14 +7,14 @@ namespace IotPki.Server.Est;
 /// URI names, only this device's SPIFFE id.</summary>
 public static class CsrIdentityCheck
 {
-    public static EstRefusal? Check(SigningRequest csr, string deviceId, string trustDomain)
+    public static EstRefusal? Check(SigningRequest csr, DeviceId deviceId, string trustDomain)
     {
-        if (csr.CommonName != deviceId)
+        if (csr.CommonName != deviceId.Value)
         {
             return EstRefusal.Forbidden("identity_mismatch",
                 $"The CSR subject names '{csr.CommonName ?? "(no CN)"}' but the client certificate belongs to device '{deviceId}'.");
         }
-        var expected = new SpiffeId(trustDomain, CertificateKind.Operational, deviceId).ToString();
+        var expected = new SpiffeId(trustDomain, CertificateKind.Operational, deviceId.Value).ToString();
         foreach (var uri in csr.UriNames)
         {
             if (uri != expected)

@@ -1,5 +1,5 @@
 using IotPki.Pki;
-using IotPki.Server.Pki;
+using IotPki.Server.Ca;
 
 namespace IotPki.Server.Est;
 

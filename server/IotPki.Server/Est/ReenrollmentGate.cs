@@ -1,8 +1,9 @@
 using System.Security.Cryptography.X509Certificates;
+using IotPki.Identity;
 using IotPki.Pki;
+using IotPki.Server.Ca;
 using IotPki.Server.Data;
 using IotPki.Server.Data.Entities;
-using IotPki.Server.Pki;
 using Microsoft.EntityFrameworkCore;
 
 namespace IotPki.Server.Est;
@@ -29,9 +30,13 @@ public sealed class ReenrollmentGate(IotPkiDbContext db, PkiState pki, TimeProvi
             return Refuse("untrusted_certificate", "The client certificate was not issued by this service's issuing CA.");
         }
 
-        var serial = current.SerialNumber.ToLowerInvariant();
+        if (!DeviceId.TryParse(spiffe.Name, out var deviceId))
+        {
+            return Refuse("unknown_certificate", "The client certificate is not on record for this device.");
+        }
+        var serial = CertificateIdentifiers.Serial(current);
         var record = await db.Certificates.AsNoTracking().SingleOrDefaultAsync(c => c.Serial == serial, ct);
-        if (record is null || record.DeviceId != spiffe.Name)
+        if (record is null || record.DeviceId != deviceId)
         {
             return Refuse("unknown_certificate", "The client certificate is not on record for this device.");
         }
@@ -39,10 +44,11 @@ public sealed class ReenrollmentGate(IotPkiDbContext db, PkiState pki, TimeProvi
         {
             return Refuse("certificate_revoked", "The client certificate has been revoked.");
         }
-        var device = await db.Devices.SingleOrDefaultAsync(d => d.Id == spiffe.Name, ct);
+        var device = await db.Devices.SingleOrDefaultAsync(d => d.Id == deviceId, ct);
         if (device is null || device.State != DeviceState.Active)
         {
-            return Refuse("device_" + (device?.State ?? "unknown"), $"Device '{spiffe.Name}' is {device?.State ?? "unknown"} and cannot renew.");
+            var state = device?.State.Name() ?? "unknown";
+            return Refuse("device_" + state, $"Device '{deviceId}' is {state} and cannot renew.");
         }
         return EnrollmentDecision.Allow(device);
     }
@@ -52,7 +58,5 @@ public sealed class ReenrollmentGate(IotPkiDbContext db, PkiState pki, TimeProvi
 
     /// <summary>The operational SPIFFE id of this trust domain the certificate claims (not yet verified), if any.</summary>
     public static SpiffeId? OperationalIdentityOf(X509Certificate2 certificate, string trustDomain) =>
-        SubjectAlternativeNames.Uris(certificate)
-            .Select(u => SpiffeId.TryParse(u, out var id) ? id : null)
-            .FirstOrDefault(id => id is not null && id.Kind == CertificateKind.Operational && id.TrustDomain == trustDomain);
+        SpiffeId.InCertificate(certificate, trustDomain, CertificateKind.Operational);
 }

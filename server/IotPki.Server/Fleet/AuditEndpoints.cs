@@ -1,3 +1,4 @@
+using IotPki.Identity;
 using IotPki.Server.Data;
 using IotPki.Server.Operators;
 using Microsoft.EntityFrameworkCore;
@@ -13,7 +14,12 @@ public static class AuditEndpoints
             string? actor = null, DateTimeOffset? since = null, long? before = null, int limit = 100) =>
         {
             var events = db.AuditEvents.AsNoTracking();
-            if (deviceId is not null) { events = events.Where(a => a.DeviceId == deviceId); }
+            if (deviceId is not null)
+            {
+                // No row names a device by an id that is not one.
+                var id = DeviceId.TryParse(deviceId, out var parsed) ? parsed : (DeviceId?)null;
+                events = id is null ? events.Where(a => false) : events.Where(a => a.DeviceId == id);
+            }
             if (action is not null) { events = events.Where(a => a.Action == action); }
             if (actor is not null) { events = events.Where(a => a.Actor == actor); }
             if (since is not null) { events = events.Where(a => a.At >= since); }

@@ -1,6 +1,9 @@
+using IotPki.Identity;
 using IotPki.Pki;
 using IotPki.Server.Data;
 using IotPki.Server.Data.Entities;
+using IotPki.Server.Devices;
+using IotPki.Server.Http;
 using IotPki.Server.Operators;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -19,13 +22,13 @@ public static class DeviceEndpoints
         devices.MapGet("/{id}", Show).RequireAuthorization(OperatorRole.CanRead);
         devices.MapPost("/", Register).RequireAuthorization(OperatorRole.CanChange);
         devices.MapPost("/import", Import).RequireAuthorization(OperatorRole.CanChange).Accepts<string>("text/csv");
-        devices.MapPost("/{id}/suspend", (string id, HttpContext http, IotPkiDbContext db, TimeProvider clock, CancellationToken ct) =>
-            ChangeStateAsync(id, DeviceState.Suspended, [DeviceState.Active, DeviceState.Registered], "device.suspended", http, db, clock, ct))
+        devices.MapPost("/{id}/suspend", (string id, HttpContext http, DeviceLifecycle lifecycle, CancellationToken ct) =>
+            ChangeAsync(id, http, (d, actor, source) => lifecycle.SuspendAsync(d, actor, source, ct))).RequireAuthorization(OperatorRole.CanChange);
+        devices.MapPost("/{id}/reinstate", (string id, HttpContext http, DeviceLifecycle lifecycle, CancellationToken ct) =>
+            ChangeAsync(id, http, (d, actor, source) => lifecycle.ReinstateAsync(d, actor, source, ct))).RequireAuthorization(OperatorRole.CanChange);
+        devices.MapPost("/{id}/allow-reprovision", (string id, HttpContext http, DeviceLifecycle lifecycle, CancellationToken ct) =>
+            ChangeAsync(id, http, (d, actor, source) => lifecycle.AllowReprovisionAsync(d, actor, source, ct), "it cannot be re-provisioned"))
             .RequireAuthorization(OperatorRole.CanChange);
-        devices.MapPost("/{id}/reinstate", (string id, HttpContext http, IotPkiDbContext db, TimeProvider clock, CancellationToken ct) =>
-            ReinstateAsync(id, http, db, clock, ct))
-            .RequireAuthorization(OperatorRole.CanChange);
-        devices.MapPost("/{id}/allow-reprovision", AllowReprovision).RequireAuthorization(OperatorRole.CanChange);
         devices.MapPost("/{id}/revoke", Revoke).RequireAuthorization(OperatorRole.CanChange);
         devices.MapPost("/{id}/renew", Renew).RequireAuthorization(OperatorRole.CanChange);
     }
@@ -38,24 +41,34 @@ public static class DeviceEndpoints
         {
             return TypedResults.Problem(Problems.BadRequest($"limit must be between 1 and {DeviceQuery.MaxLimit}."));
         }
-        if (state is not null && state is not (DeviceState.Registered or DeviceState.Pending or DeviceState.Active
-            or DeviceState.Suspended or DeviceState.Revoked or DeviceState.Blocked))
+        DeviceState? wanted = null;
+        if (state is not null)
         {
-            return TypedResults.Problem(Problems.BadRequest($"Unknown state '{state}'."));
+            if (!DeviceStateNames.TryParse(state, out var parsed))
+            {
+                return TypedResults.Problem(Problems.BadRequest($"Unknown state '{state}'."));
+            }
+            wanted = parsed;
         }
-        var page = await new DeviceQuery(state, manufacturer, expiringBefore, lastSeenBefore, after, limit).RunAsync(db, ct);
+        if (!DeviceQuery.TryParseCursor(after, out var cursor))
+        {
+            return TypedResults.Problem(Problems.BadRequest(DeviceQuery.BadCursor));
+        }
+        var page = await new DeviceQuery(wanted, manufacturer, expiringBefore, lastSeenBefore, cursor, limit).RunAsync(db, ct);
         return TypedResults.Ok(page);
     }
 
     private static async Task<Results<Ok<DeviceDetailView>, ProblemHttpResult>> Show(string id, IotPkiDbContext db, CancellationToken ct)
     {
-        var device = await db.Devices.AsNoTracking().Where(d => d.Id == id).Select(DeviceView.From(db.Certificates)).SingleOrDefaultAsync(ct);
+        var deviceId = DeviceRoute.Parse(id);
+        var device = deviceId is null ? null
+            : await db.Devices.AsNoTracking().Where(d => d.Id == deviceId).Select(DeviceView.From(db.Certificates)).SingleOrDefaultAsync(ct);
         if (device is null)
         {
             return TypedResults.Problem(Problems.UnknownDevice(id));
         }
-        var bootstrap = await db.Devices.Where(d => d.Id == id).Select(d => d.BootstrapThumbprint).SingleAsync(ct);
-        var certificates = await db.Certificates.AsNoTracking().Where(c => c.DeviceId == id)
+        var bootstrap = await db.Devices.Where(d => d.Id == deviceId).Select(d => d.BootstrapThumbprint).SingleAsync(ct);
+        var certificates = await db.Certificates.AsNoTracking().Where(c => c.DeviceId == deviceId)
             .OrderByDescending(c => c.IssuedAt).Select(CertificateView.FromEntity).ToListAsync(ct);
         return TypedResults.Ok(new DeviceDetailView(device, bootstrap, certificates));
     }
@@ -120,86 +133,62 @@ public static class DeviceEndpoints
         }
     }
 
-    public sealed record RevokedView(string Id, string State, IReadOnlyList<string> RevokedSerials);
+    public sealed record RevokedView(DeviceId Id, string State, IReadOnlyList<string> RevokedSerials);
 
     /// <summary>Revocation end to end: certificates revoked (CRL, OCSP), live MQTT sessions closed on every instance,
     /// the bootstrap certificate barred from enrolling.</summary>
     private static async Task<Results<Ok<RevokedView>, ProblemHttpResult>> Revoke(
-        string id, RevokeDeviceRequest? request, HttpContext http, DeviceRevocation revocation, CancellationToken ct)
+        string id, RevokeDeviceRequest? request, HttpContext http, DeviceLifecycle lifecycle, CancellationToken ct)
     {
         if (!RevocationReason.TryParse(request?.Reason, out var code))
         {
             return TypedResults.Problem(Problems.BadRequest(
                 $"Unknown revocation reason '{request?.Reason}': use one of {string.Join(", ", RevocationReason.Names)}.", "bad_reason"));
         }
-        var result = await revocation.RevokeDeviceAsync(id, code, CallerIdentity.Actor(http.User), http.Connection.RemoteIpAddress?.ToString(), ct);
+        var result = DeviceRoute.Parse(id) is { } deviceId
+            ? await lifecycle.RevokeAsync(deviceId, code, CallerIdentity.Actor(http.User), http.Connection.RemoteIpAddress?.ToString(), ct)
+            : null;
         return result is null
             ? TypedResults.Problem(Problems.UnknownDevice(id))
-            : TypedResults.Ok(new RevokedView(id, DeviceState.Revoked, result.Serials));
+            : TypedResults.Ok(new RevokedView(result.DeviceId, DeviceState.Revoked.Name(), result.Serials));
     }
 
     /// <summary>202: the renew command goes to the device's agent if it is connected to any instance; an offline device
     /// renews on its own schedule.</summary>
     private static async Task<Results<Accepted<RenewRequestedView>, ProblemHttpResult>> Renew(
-        string id, HttpContext http, DeviceRenewalRequest renewal, CancellationToken ct)
+        string id, HttpContext http, DeviceLifecycle lifecycle, CancellationToken ct)
     {
-        var result = await renewal.RequestAsync(id, CallerIdentity.Actor(http.User), http.Connection.RemoteIpAddress?.ToString(), ct);
-        if (result.Device is null)
+        if (DeviceRoute.Parse(id) is not { } deviceId)
         {
             return TypedResults.Problem(Problems.UnknownDevice(id));
         }
-        if (result.Topic is null)
-        {
-            return TypedResults.Problem(Problems.Conflict($"Device '{id}' is {result.Device.State}; only an active device can renew.", "wrong_state"));
-        }
-        return TypedResults.Accepted($"/api/v1/devices/{id}", new RenewRequestedView(id, result.Topic, result.Device.Online));
-    }
-
-    private static async Task<Results<Ok<StateChangeView>, ProblemHttpResult>> ChangeStateAsync(
-        string id, string to, string[] from, string action, HttpContext http, IotPkiDbContext db, TimeProvider clock, CancellationToken ct)
-    {
-        var device = await db.Devices.SingleOrDefaultAsync(d => d.Id == id, ct);
-        if (device is null)
+        var (change, notice) = await lifecycle.AskRenewalAsync(deviceId, CallerIdentity.Actor(http.User), http.Connection.RemoteIpAddress?.ToString(), ct);
+        if (change.Refusal == DeviceChangeRefusal.UnknownDevice)
         {
             return TypedResults.Problem(Problems.UnknownDevice(id));
         }
-        if (!from.Contains(device.State))
+        if (notice is null)
         {
-            return TypedResults.Problem(Problems.Conflict($"Device '{id}' is {device.State}.", "wrong_state"));
+            return TypedResults.Problem(Problems.Conflict($"Device '{id}' is {change.Device!.State.Name()}; only an active device can renew.", "wrong_state"));
         }
-        var before = device.State;
-        device.State = to;
-        AuditLog.Add(db, clock.GetUtcNow(), action, CallerIdentity.Actor(http.User), id, http.Connection.RemoteIpAddress?.ToString(), $"{before} -> {to}");
-        await db.SaveChangesAsync(ct);
-        await http.RequestServices.GetRequiredService<DeviceRevocation>().NotifyStateAsync(id, to, ct);
-        return TypedResults.Ok(new StateChangeView(id, to));
+        return TypedResults.Accepted($"/api/v1/devices/{id}", new RenewRequestedView(deviceId, notice.Topic, change.Device!.Online));
     }
 
-    private static async Task<Results<Ok<StateChangeView>, ProblemHttpResult>> ReinstateAsync(
-        string id, HttpContext http, IotPkiDbContext db, TimeProvider clock, CancellationToken ct)
+    /// <summary>One operator transition: the id parsed at the edge, the change made by the lifecycle, its refusal as a problem.</summary>
+    private static async Task<Results<Ok<StateChangeView>, ProblemHttpResult>> ChangeAsync(
+        string id, HttpContext http, Func<DeviceId, string, string?, Task<DeviceChange>> change, string? wrongStateDetail = null)
     {
-        var enrolled = await db.Devices.Where(d => d.Id == id).Select(d => d.EnrolledAt != null).SingleOrDefaultAsync(ct);
-        return await ChangeStateAsync(id, enrolled ? DeviceState.Active : DeviceState.Registered, [DeviceState.Suspended],
-            "device.reinstated", http, db, clock, ct);
-    }
-
-    /// <summary>Lets the device's bootstrap certificate (or a new one) enroll again: clears the recorded bootstrap.</summary>
-    private static async Task<Results<Ok<StateChangeView>, ProblemHttpResult>> AllowReprovision(
-        string id, HttpContext http, IotPkiDbContext db, TimeProvider clock, CancellationToken ct)
-    {
-        var device = await db.Devices.SingleOrDefaultAsync(d => d.Id == id, ct);
-        if (device is null)
+        if (DeviceRoute.Parse(id) is not { } deviceId)
         {
             return TypedResults.Problem(Problems.UnknownDevice(id));
         }
-        if (device.State is DeviceState.Revoked or DeviceState.Blocked)
+        var result = await change(deviceId, CallerIdentity.Actor(http.User), http.Connection.RemoteIpAddress?.ToString());
+        return result.Refusal switch
         {
-            return TypedResults.Problem(Problems.Conflict($"Device '{id}' is {device.State}; it cannot be re-provisioned.", "wrong_state"));
-        }
-        device.BootstrapThumbprint = null;
-        device.ReprovisionAllowed = true;
-        AuditLog.Add(db, clock.GetUtcNow(), "device.reprovision-allowed", CallerIdentity.Actor(http.User), id, http.Connection.RemoteIpAddress?.ToString());
-        await db.SaveChangesAsync(ct);
-        return TypedResults.Ok(new StateChangeView(id, device.State));
+            null => TypedResults.Ok(new StateChangeView(deviceId, result.Device!.State)),
+            DeviceChangeRefusal.UnknownDevice => TypedResults.Problem(Problems.UnknownDevice(id)),
+            _ => TypedResults.Problem(Problems.Conflict(
+                $"Device '{id}' is {result.Device!.State.Name()}" + (wrongStateDetail is null ? "." : $"; {wrongStateDetail}."), "wrong_state")),
+        };
     }
 }

@@ -1,3 +1,4 @@
+using IotPki.Identity;
 using IotPki.Server.Data;
 using IotPki.Server.Data.Entities;
 using Microsoft.EntityFrameworkCore;
@@ -5,9 +6,27 @@ using Microsoft.EntityFrameworkCore;
 namespace IotPki.Server.Fleet;
 
 /// <summary>Device list filters, keyset-paged by id so that a page costs the same at a million rows as at ten.</summary>
-public sealed record DeviceQuery(string? State, string? Manufacturer, DateTimeOffset? ExpiringBefore, DateTimeOffset? LastSeenBefore, string? After, int Limit)
+public sealed record DeviceQuery(DeviceState? State, string? Manufacturer, DateTimeOffset? ExpiringBefore, DateTimeOffset? LastSeenBefore, DeviceId? After, int Limit)
 {
     public const int MaxLimit = 1000;
+
+    /// <summary>The <c>after</c> cursor of a request: absent, or the <c>next</c> of an earlier page (a device id).</summary>
+    public static bool TryParseCursor(string? after, out DeviceId? cursor)
+    {
+        cursor = null;
+        if (after is null)
+        {
+            return true;
+        }
+        if (!DeviceId.TryParse(after, out var id))
+        {
+            return false;
+        }
+        cursor = id;
+        return true;
+    }
+
+    public const string BadCursor = "after must be the next of an earlier page (a device id).";
 
     public async Task<Page<DeviceView>> RunAsync(IotPkiDbContext db, CancellationToken ct)
     {
@@ -29,12 +48,12 @@ public sealed record DeviceQuery(string? State, string? Manufacturer, DateTimeOf
             devices = devices.Where(d => db.Certificates.Any(c => c.DeviceId == d.Id && c.Status == CertificateStatus.Valid && c.NotAfter < expiring)
                 && !db.Certificates.Any(c => c.DeviceId == d.Id && c.Status == CertificateStatus.Valid && c.NotAfter >= expiring));
         }
-        if (After is not null)
+        if (After is { } after)
         {
-            devices = devices.Where(d => string.Compare(d.Id, After) > 0);
+            devices = devices.Where(d => d.Id > after);
         }
         var items = await devices.OrderBy(d => d.Id).Take(Limit + 1).Select(DeviceView.From(db.Certificates)).ToListAsync(ct);
-        var next = items.Count > Limit ? items[Limit - 1].Id : null;
+        var next = items.Count > Limit ? items[Limit - 1].Id.Value : null;
         return new Page<DeviceView>(items.Take(Limit).ToList(), next);
     }
 }

@@ -1,3 +1,4 @@
+using IotPki.Identity;
 using IotPki.Pki;
 using IotPki.Server.Data;
 using IotPki.Server.Data.Entities;
@@ -42,8 +43,8 @@ public sealed class DeviceRegistration(IotPkiDbContext db, TimeProvider clock)
         var manufacturer = await db.Manufacturers.AsNoTracking().SingleOrDefaultAsync(m => m.Name == manufacturerName, ct)
             ?? throw new RegistrationException($"No manufacturer named '{manufacturerName}' is registered.");
         var errors = new List<string>();
-        var valid = new List<string>();
-        var seen = new HashSet<string>();
+        var valid = new List<DeviceId>();
+        var seen = new HashSet<DeviceId>();
         foreach (var (line, text) in rows)
         {
             var candidate = text.ToLowerInvariant();
@@ -51,13 +52,13 @@ public sealed class DeviceRegistration(IotPkiDbContext db, TimeProvider clock)
             {
                 errors.Add($"line {line}: '{Shorten(text)}' is not a valid serial ([a-z0-9][a-z0-9._-]{{2,63}})");
             }
-            else if (!seen.Add(id.Value))
+            else if (!seen.Add(id))
             {
                 errors.Add($"line {line}: '{id}' appears more than once");
             }
             else
             {
-                valid.Add(id.Value);
+                valid.Add(id);
             }
         }
 
@@ -82,7 +83,7 @@ public sealed class DeviceRegistration(IotPkiDbContext db, TimeProvider clock)
             if (fresh.Count > 0)
             {
                 AuditLog.Add(db, now, "device.registered", actor,
-                    deviceId: fresh.Count == 1 ? fresh[0] : null,
+                    deviceId: fresh.Count == 1 ? fresh[0] : (DeviceId?)null,
                     detail: $"{fresh.Count} serial(s) for {manufacturerName}" + (fresh.Count == 1 ? "" : $": {fresh[0]}..{fresh[^1]}"));
                 await db.SaveChangesAsync(ct);
                 db.ChangeTracker.Clear();

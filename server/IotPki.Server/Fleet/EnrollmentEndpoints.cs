@@ -1,5 +1,7 @@
+using IotPki.Identity;
 using IotPki.Server.Data;
 using IotPki.Server.Data.Entities;
+using IotPki.Server.Devices;
 using IotPki.Server.Operators;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -13,30 +15,31 @@ public static class EnrollmentEndpoints
     public static void MapEnrollments(this RouteGroupBuilder api)
     {
         var enrollments = api.MapGroup("/enrollments").WithTags("Enrollments");
-        enrollments.MapGet("/pending", async (IotPkiDbContext db, CancellationToken ct, string? after = null, int limit = 100) =>
-            TypedResults.Ok(await new DeviceQuery(DeviceState.Pending, null, null, null, after, Math.Clamp(limit, 1, DeviceQuery.MaxLimit)).RunAsync(db, ct)))
+        enrollments.MapGet("/pending", async Task<Results<Ok<Page<DeviceView>>, ProblemHttpResult>> (
+            IotPkiDbContext db, CancellationToken ct, string? after = null, int limit = 100) =>
+            DeviceQuery.TryParseCursor(after, out var cursor)
+                ? TypedResults.Ok(await new DeviceQuery(DeviceState.Pending, null, null, null, cursor, Math.Clamp(limit, 1, DeviceQuery.MaxLimit)).RunAsync(db, ct))
+                : TypedResults.Problem(Problems.BadRequest(DeviceQuery.BadCursor)))
             .RequireAuthorization(OperatorRole.CanRead);
-        enrollments.MapPost("/{id}/approve", (string id, HttpContext http, IotPkiDbContext db, TimeProvider clock, CancellationToken ct) =>
-            DecideAsync(id, DeviceState.Registered, "enrollment.approved", http, db, clock, ct)).RequireAuthorization(OperatorRole.CanChange);
-        enrollments.MapPost("/{id}/reject", (string id, HttpContext http, IotPkiDbContext db, TimeProvider clock, CancellationToken ct) =>
-            DecideAsync(id, DeviceState.Blocked, "enrollment.rejected", http, db, clock, ct)).RequireAuthorization(OperatorRole.CanChange);
+        enrollments.MapPost("/{id}/approve", (string id, HttpContext http, DeviceLifecycle lifecycle, CancellationToken ct) =>
+            DecideAsync(id, http, (d, actor, source) => lifecycle.ApproveAsync(d, actor, source, ct))).RequireAuthorization(OperatorRole.CanChange);
+        enrollments.MapPost("/{id}/reject", (string id, HttpContext http, DeviceLifecycle lifecycle, CancellationToken ct) =>
+            DecideAsync(id, http, (d, actor, source) => lifecycle.RejectAsync(d, actor, source, ct))).RequireAuthorization(OperatorRole.CanChange);
     }
 
     private static async Task<Results<Ok<StateChangeView>, ProblemHttpResult>> DecideAsync(
-        string id, string to, string action, HttpContext http, IotPkiDbContext db, TimeProvider clock, CancellationToken ct)
+        string id, HttpContext http, Func<DeviceId, string, string?, Task<DeviceChange>> decide)
     {
-        var device = await db.Devices.SingleOrDefaultAsync(d => d.Id == id, ct);
-        if (device is null)
+        if (DeviceRoute.Parse(id) is not { } deviceId)
         {
             return TypedResults.Problem(Problems.UnknownDevice(id));
         }
-        if (device.State != DeviceState.Pending)
+        var result = await decide(deviceId, CallerIdentity.Actor(http.User), http.Connection.RemoteIpAddress?.ToString());
+        return result.Refusal switch
         {
-            return TypedResults.Problem(Problems.Conflict($"Device '{id}' is {device.State}, not pending.", "not_pending"));
-        }
-        device.State = to;
-        AuditLog.Add(db, clock.GetUtcNow(), action, CallerIdentity.Actor(http.User), id, http.Connection.RemoteIpAddress?.ToString());
-        await db.SaveChangesAsync(ct);
-        return TypedResults.Ok(new StateChangeView(id, to));
+            null => TypedResults.Ok(new StateChangeView(deviceId, result.Device!.State)),
+            DeviceChangeRefusal.UnknownDevice => TypedResults.Problem(Problems.UnknownDevice(id)),
+            _ => TypedResults.Problem(Problems.Conflict($"Device '{id}' is {result.Device!.State.Name()}, not pending.", "not_pending")),
+        };
     }
 }

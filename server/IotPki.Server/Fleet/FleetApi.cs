@@ -1,49 +1,22 @@
-using IotPki.Server.Hosting;
-using IotPki.Server.Operators;
-using Microsoft.AspNetCore.Authentication;
-
 namespace IotPki.Server.Fleet;
 
-/// <summary>The operator REST API under <c>/api/v1</c>, served only on the operator listener, authenticated by
-/// operator certificates.</summary>
+/// <summary>The operator REST API of the fleet under <c>/api/v1</c>: manufacturers, devices, enrollments, audit.</summary>
 public static class FleetApi
 {
-    public static WebApplicationBuilder AddFleetApi(this WebApplicationBuilder builder)
+    /// <summary>Registration of manufacturers and serials, for the API and the server's CLI alike.</summary>
+    public static IServiceCollection AddFleet(this IServiceCollection services)
     {
-        builder.Services.AddOptions<OperatorOptions>().ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddAuthentication(OperatorAuthenticationHandler.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, OperatorAuthenticationHandler>(OperatorAuthenticationHandler.SchemeName, null);
-        builder.Services.AddAuthorizationBuilder()
-            .AddPolicy(OperatorRole.CanRead, p => p.RequireRole(OperatorRole.Viewer, OperatorRole.Admin))
-            .AddPolicy(OperatorRole.CanChange, p => p.RequireRole(OperatorRole.Admin));
-        builder.Services.AddOpenApi("v1");
-        return builder;
+        services.AddScoped<ManufacturerRegistration>();
+        services.AddScoped<DeviceRegistration>();
+        return services;
     }
 
-    public static WebApplication MapFleetApi(this WebApplication app)
+    public static RouteGroupBuilder MapFleetApi(this RouteGroupBuilder api)
     {
-        // The API and its document exist only on the operator listener; on the EST port they are not found.
-        app.UseWhen(http => http.Request.Path.StartsWithSegments("/api") || http.Request.Path.StartsWithSegments("/openapi"),
-            branch => branch.Use(async (http, next) =>
-            {
-                if (TlsListener.PurposeOf(http) != ListenerEndpoints.Operator)
-                {
-                    http.Response.StatusCode = StatusCodes.Status404NotFound;
-                    return;
-                }
-                await next(http);
-            }));
-        app.UseAuthentication();
-        app.UseAuthorization();
-
-        var api = app.MapGroup("/api/v1");
         api.MapManufacturers();
         api.MapDevices();
         api.MapEnrollments();
         api.MapAudit();
-        api.MapGet("/broker", (Broker.BrokerMetrics metrics) => TypedResults.Ok(metrics.Snapshot()))
-            .WithTags("Broker").RequireAuthorization(OperatorRole.CanRead);
-        app.MapOpenApi().RequireAuthorization(OperatorRole.CanRead);
-        return app;
+        return api;
     }
 }

@@ -1,9 +1,10 @@
 using System.Linq.Expressions;
+using IotPki.Identity;
 using IotPki.Server.Data.Entities;
 
 namespace IotPki.Server.Fleet;
 
-public sealed record DeviceView(string Id, string Manufacturer, string State, DateTimeOffset RegisteredAt, DateTimeOffset? EnrolledAt,
+public sealed record DeviceView(DeviceId Id, string Manufacturer, DeviceState State, DateTimeOffset RegisteredAt, DateTimeOffset? EnrolledAt,
     DateTimeOffset? LastSeenAt, bool Online, DateTimeOffset? CertificateExpiresAt)
 {
     public static Expression<Func<Device, DeviceView>> From(IQueryable<CertificateRecord> certificates) => d => new DeviceView(
@@ -26,7 +27,7 @@ public sealed record ManufacturerView(int Id, string Name, string DeviceIdField,
         m.Id, m.Name, m.DeviceIdField, m.UnregisteredPolicy, m.CaThumbprint, m.CreatedAt);
 }
 
-public sealed record AuditEventView(long Id, DateTimeOffset At, string Action, string Actor, string? SourceAddress, string? DeviceId, string? Detail)
+public sealed record AuditEventView(long Id, DateTimeOffset At, string Action, string Actor, string? SourceAddress, DeviceId? DeviceId, string? Detail)
 {
     public static readonly Expression<Func<AuditEvent, AuditEventView>> FromEntity = a => new AuditEventView(
         a.Id, a.At, a.Action, a.Actor, a.SourceAddress, a.DeviceId, a.Detail);
@@ -39,7 +40,7 @@ public sealed record RegisterDeviceRequest(string Serial, string Manufacturer);
 public sealed record RegisterManufacturerRequest(string Name, string CaCertificatePem, string? DeviceIdField, string? UnregisteredPolicy);
 public sealed record RevokeDeviceRequest(string? Reason);
 public sealed record ImportResultView(int Added, int AlreadyRegistered, IReadOnlyList<string> Errors);
-public sealed record StateChangeView(string Id, string State);
+public sealed record StateChangeView(DeviceId Id, DeviceState State);
 
 /// <summary>The renew command was announced; <c>Online</c> says whether the device was connected to receive it.</summary>
-public sealed record RenewRequestedView(string Id, string Topic, bool Online);
+public sealed record RenewRequestedView(DeviceId Id, string Topic, bool Online);

@@ -1,3 +1,4 @@
+using IotPki.Identity;
 using IotPki.Pki;
 using IotPki.Server.Data;
 using IotPki.Server.Data.Entities;

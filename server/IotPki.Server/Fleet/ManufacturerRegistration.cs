@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using IotPki.Identity;
 using IotPki.Pki;
 using IotPki.Server.Data;
 using IotPki.Server.Data.Entities;
@@ -37,7 +38,7 @@ public sealed class ManufacturerRegistration(IotPkiDbContext db, TimeProvider cl
                 throw new RegistrationException($"A manufacturer named '{name}' is already registered.");
             }
             var now = clock.GetUtcNow();
-            var manufacturer = NewManufacturer(name, ca, field, now);
+            var manufacturer = Manufacturer.FromCa(name, ca, field, now);
             manufacturer.UnregisteredPolicy = unregisteredPolicy;
             if (await db.Manufacturers.AnyAsync(m => m.CaThumbprint == manufacturer.CaThumbprint, ct))
             {
@@ -49,29 +50,5 @@ public sealed class ManufacturerRegistration(IotPkiDbContext db, TimeProvider cl
             return manufacturer;
         }
     }
-
-    public static Manufacturer NewManufacturer(string name, X509Certificate2 ca, DeviceIdField field, DateTimeOffset now) => new()
-    {
-        Name = name,
-        CaCertificatePem = ca.ExportCertificatePem(),
-        CaThumbprint = Thumbprint(ca),
-        CaKeyId = KeyIdOf(ca) ?? "",
-        DeviceIdField = BootstrapIdentity.FieldName(field),
-        CreatedAt = now,
-    };
-
-    public static string Thumbprint(X509Certificate2 certificate) =>
-        certificate.GetCertHashString(HashAlgorithmName.SHA256).ToLowerInvariant();
-
-    /// <summary>The subject key identifier of a CA, lower-case hex.</summary>
-    public static string? KeyIdOf(X509Certificate2 ca) =>
-        (ca.Extensions["2.5.29.14"] as X509SubjectKeyIdentifierExtension)?.SubjectKeyIdentifier?.ToLowerInvariant();
-
-    /// <summary>The authority key identifier of a leaf, lower-case hex.</summary>
-    public static string? AuthorityKeyIdOf(X509Certificate2 leaf) =>
-        leaf.Extensions["2.5.29.35"] is X509AuthorityKeyIdentifierExtension { KeyIdentifier: { } id }
-            ? Convert.ToHexStringLower(id.Span)
-            : null;
 }
 
-public sealed class RegistrationException(string message) : Exception(message);

@@ -1,5 +1,5 @@
 using IotPki.Server.Data;
-using IotPki.Server.Pki;
+using IotPki.Server.Ca;
 using Microsoft.EntityFrameworkCore;
 
 namespace IotPki.Server.Hosting;

@@ -1,25 +1,33 @@
 using IotPki.Server.Broker;
+using IotPki.Server.Ca;
+using IotPki.Server.Cluster;
+using IotPki.Server.Data;
+using IotPki.Server.Devices;
 using IotPki.Server.Est;
 using IotPki.Server.Fleet;
+using IotPki.Server.Http;
 using IotPki.Server.Jobs;
 using IotPki.Server.Operators;
-using IotPki.Server.Pki;
 using IotPki.Server.Revocation;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace IotPki.Server.Hosting;
 
-/// <summary>The server host: a table of contents of its features.</summary>
+/// <summary>The server host: a table of contents of its features. It composes them and nothing uses it.</summary>
 public static class IotPkiServer
 {
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         configure?.Invoke(builder);
-        builder.Services.AddIotPkiCore(builder.Configuration);
         builder.Services.AddProblemDetails();
-        builder.AddEst();
-        builder.AddFleetApi();
+        builder.Services.AddData(builder.Configuration);
+        builder.Services.AddCa();
+        builder.Services.AddCluster();
+        builder.Services.AddDevices();
+        builder.Services.AddOperatorCertificates();
+        builder.Services.AddOperatorApi();
+        builder.Services.AddEst();
+        builder.Services.AddFleet();
         builder.AddJobs();
         builder.AddRevocation();
         builder.AddBroker();
@@ -44,7 +52,9 @@ public static class IotPkiServer
         app.UseStatusCodePages();
         app.MapHealth();
         app.MapEst();
-        app.MapFleetApi();
+        var api = app.MapOperatorApi();
+        api.MapFleetApi();
+        api.MapBrokerApi();
         app.MapJobs();
         app.MapRevocation();
         app.MapBroker();
@@ -57,13 +67,5 @@ public static class IotPkiServer
         await app.Services.GetRequiredService<PkiInitializer>().InitializeAsync(ct);
         JobsFeature.ScheduleRecurringJobs(app.Services);
         await app.StartAsync(ct);
-    }
-
-    private static void AddEst(this WebApplicationBuilder builder)
-    {
-        builder.Services.AddOptions<EstOptions>().BindConfiguration(EstOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddScoped<BootstrapGate>();
-        builder.Services.AddScoped<ReenrollmentGate>();
-        builder.Services.AddScoped<EnrollmentService>();
     }
 }

@@ -1,7 +1,8 @@
 using Hangfire;
 using Hangfire.Dashboard;
 using Hangfire.PostgreSql;
-using IotPki.Server.Hosting;
+using IotPki.Server.Data;
+using IotPki.Server.Http;
 using IotPki.Server.Operators;
 using Microsoft.AspNetCore.Authentication;
 

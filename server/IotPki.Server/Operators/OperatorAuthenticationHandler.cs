@@ -1,10 +1,10 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using IotPki.Identity;
 using IotPki.Pki;
+using IotPki.Server.Ca;
 using IotPki.Server.Data;
 using IotPki.Server.Data.Entities;
-using IotPki.Server.Fleet;
-using IotPki.Server.Pki;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -33,10 +33,8 @@ public sealed class OperatorAuthenticationHandler(
         {
             return Fail("no_client_certificate", "An operator certificate is required.");
         }
-        var id = SubjectAlternativeNames.Uris(certificate)
-            .Select(u => SpiffeId.TryParse(u, out var parsed) ? parsed : null)
-            .FirstOrDefault(u => u is not null);
-        if (id is null || id.TrustDomain != pki.Issuer.Endpoints.TrustDomain)
+        var id = SpiffeId.InCertificate(certificate, pki.Issuer.Endpoints.TrustDomain);
+        if (id is null)
         {
             return Fail("not_an_operator_certificate", "The client certificate is not an operator certificate of this service (a bootstrap certificate?).");
         }
@@ -46,7 +44,7 @@ public sealed class OperatorAuthenticationHandler(
             return Fail("untrusted_certificate", $"The client certificate does not validate: {verdict}.");
         }
         var db = Context.RequestServices.GetRequiredService<IotPkiDbContext>();
-        var status = await StatusBySerial(db, certificate.SerialNumber.ToLowerInvariant());
+        var status = await StatusBySerial(db, CertificateIdentifiers.Serial(certificate));
         if (status != CertificateStatus.Valid)
         {
             return Fail("certificate_revoked", status is null ? "The client certificate is not on record." : "The client certificate has been revoked.");

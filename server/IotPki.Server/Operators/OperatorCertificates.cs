@@ -1,10 +1,10 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using IotPki.Identity;
 using IotPki.Pki;
+using IotPki.Server.Ca;
 using IotPki.Server.Data;
 using IotPki.Server.Data.Entities;
-using IotPki.Server.Fleet;
-using IotPki.Server.Pki;
 using Microsoft.Extensions.Options;
 
 namespace IotPki.Server.Operators;

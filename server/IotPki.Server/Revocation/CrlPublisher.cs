@@ -2,7 +2,7 @@ using System.Diagnostics;
 using IotPki.Pki;
 using IotPki.Server.Data;
 using IotPki.Server.Data.Entities;
-using IotPki.Server.Pki;
+using IotPki.Server.Ca;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 

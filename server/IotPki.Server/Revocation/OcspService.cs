@@ -1,5 +1,5 @@
 using IotPki.Pki;
-using IotPki.Server.Pki;
+using IotPki.Server.Ca;
 using Microsoft.Extensions.Options;
 
 namespace IotPki.Server.Revocation;

@@ -1,4 +1,4 @@
-using IotPki.Server.Hosting;
+using IotPki.Server.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace IotPki.Server.Revocation;

@@ -25,11 +25,13 @@ public sealed class AgentHarness : IDisposable
     public string BootstrapKeyPath => Path.Combine(Directory, "bootstrap.key");
     public CapturingLogger Log { get; } = new();
 
-    public static async Task<AgentHarness> CreateAsync(ServerFixture server, string deviceId)
+    /// <param name="bootstrapSubject">The bootstrap certificate's subject as the manufacturer wrote it; by default <c>CN=&lt;deviceId&gt;</c>.</param>
+    public static async Task<AgentHarness> CreateAsync(ServerFixture server, string deviceId, string? bootstrapSubject = null)
     {
         await server.RegisterAsync(deviceId);
         var harness = new AgentHarness(server, deviceId, System.IO.Directory.CreateTempSubdirectory("iotpki-agent-").FullName);
-        using var bootstrap = server.Bootstrap(deviceId);
+        using var bootstrap = bootstrapSubject is null ? server.Bootstrap(deviceId)
+            : TestPki.Device(deviceId).SignedBy(server.DemoManufacturer).WithSubject(bootstrapSubject).Build();
         TestPki.WritePem(bootstrap, harness.BootstrapCertificatePath, harness.BootstrapKeyPath);
         return harness;
     }
@@ -107,7 +109,7 @@ public sealed class AgentHarness : IDisposable
         var identity = store.LoadCurrent();
         Assert.True(identity is not null, $"No current identity after recovery. Log:\n{Log}");
         Assert.True(identity.KeyMatchesCertificate());
-        Assert.Equal(DeviceId, identity.DeviceId);
+        Assert.Equal(DeviceId, identity.DeviceId.Value);
         Assert.True(TrustBundle.Load(Server.CaBundlePath).Verifies(identity.Certificate, identity.Chain, DateTimeOffset.UtcNow),
             $"Certificate {identity.Serial} does not verify");
         Assert.Equal(IotPki.Pki.ChainVerdict.Valid,

@@ -1,5 +1,8 @@
 using System.Text;
+using IotPki.Identity;
+using IotPki.Server.Devices;
 using IotPki.Server.Fleet;
+using IotPki.Server.Http;
 using IotPki.Server.Operators;
 using IotPki.Server.Tests.Infrastructure;
 using MQTTnet;
@@ -212,7 +215,7 @@ public sealed class BrokerTests(ServerFixture server) : IClassFixture<ServerFixt
 
         await using (var scope = server.Services.CreateAsyncScope())
         {
-            var result = await scope.ServiceProvider.GetRequiredService<DeviceRevocation>().RevokeDeviceAsync("mq-stolen", 1, "test", null, CancellationToken.None);
+            var result = await scope.ServiceProvider.GetRequiredService<DeviceLifecycle>().RevokeAsync(DeviceId.Parse("mq-stolen"), 1, "test", null, CancellationToken.None);
             Assert.Single(result!.Serials);
         }
 
@@ -228,13 +231,13 @@ public sealed class BrokerTests(ServerFixture server) : IClassFixture<ServerFixt
     {
         using var device = await DeviceIdentity.EnrollAsync(server, "mq-roaming");
         await using var second = await server.StartServerAsync(server.TempDirectory("iotpki-second-"));
-        var secondPort = second.Services.GetRequiredService<IotPki.Server.Hosting.ListenerEndpoints>().Get(IotPki.Server.Hosting.ListenerEndpoints.Mqtt)!.Port;
+        var secondPort = second.Services.GetRequiredService<IotPki.Server.Http.ListenerEndpoints>().Get(IotPki.Server.Http.ListenerEndpoints.Mqtt)!.Port;
         using var client = await MqttTestClient.ConnectAsync(server, device.Certificate, "mq-roaming", secondPort);
         var dropped = MqttTestClient.Disconnected(client);
 
         await using (var scope = server.Services.CreateAsyncScope())
         {
-            await scope.ServiceProvider.GetRequiredService<DeviceRevocation>().RevokeDeviceAsync("mq-roaming", 1, "test", null, CancellationToken.None);
+            await scope.ServiceProvider.GetRequiredService<DeviceLifecycle>().RevokeAsync(DeviceId.Parse("mq-roaming"), 1, "test", null, CancellationToken.None);
         }
 
         await dropped.WaitAsync(TimeSpan.FromSeconds(10));

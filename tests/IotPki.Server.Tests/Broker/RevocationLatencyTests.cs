@@ -1,6 +1,9 @@
 using System.Diagnostics;
+using IotPki.Identity;
+using IotPki.Server.Devices;
 using IotPki.Server.Fleet;
 using IotPki.Server.Hosting;
+using IotPki.Server.Http;
 using IotPki.Server.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -34,8 +37,8 @@ public sealed class RevocationLatencyTests(ServerFixture server, ITestOutputHelp
         var clock = Stopwatch.StartNew();
         await using (var scope = server.Services.CreateAsyncScope())
         {
-            var result = await scope.ServiceProvider.GetRequiredService<DeviceRevocation>()
-                .RevokeDeviceAsync(deviceId, 1, "test", null, CancellationToken.None);
+            var result = await scope.ServiceProvider.GetRequiredService<DeviceLifecycle>()
+                .RevokeAsync(DeviceId.Parse(deviceId), 1, "test", null, CancellationToken.None);
             Assert.NotNull(result);
         }
         // Wait well past the promise so that a slow drop is measured and reported, not just timed out.

@@ -1,4 +1,5 @@
 using IotPki.Server.Broker;
+using IotPki.Server.Cluster;
 using IotPki.Server.Data.Entities;
 using IotPki.Server.Tests.Infrastructure;
 using MQTTnet;
@@ -28,7 +29,7 @@ public sealed class RevocationListenerTests(ServerFixture server) : IClassFixtur
         Assert.Equal(1, await server.Database.ExecuteAsync(
             "UPDATE certificates SET \"Status\" = $1, \"RevokedAt\" = now() WHERE \"DeviceId\" = $2", CertificateStatus.Revoked, revokedCert.Id));
         Assert.Equal(1, await server.Database.ExecuteAsync(
-            "UPDATE devices SET \"State\" = $1 WHERE \"Id\" = $2", DeviceState.Suspended, suspended.Id));
+            "UPDATE devices SET \"State\" = $1 WHERE \"Id\" = $2", DeviceState.Suspended.Name(), suspended.Id));
         await Task.Delay(300);
         Assert.True(certClient.IsConnected && stateClient.IsConnected, "nothing should have told the broker yet");
 

@@ -1,3 +1,5 @@
+using IotPki.Identity;
+using IotPki.Server.Devices;
 using IotPki.Server.Tests.Infrastructure;
 
 namespace IotPki.Server.Tests.Broker;
@@ -28,8 +30,8 @@ public sealed class SessionTakeoverTests(ServerFixture server) : IClassFixture<S
         var secondDropped = MqttTestClient.Disconnected(second);
         await using (var scope = server.Services.CreateAsyncScope())
         {
-            await scope.ServiceProvider.GetRequiredService<IotPki.Server.Fleet.DeviceRevocation>()
-                .RevokeDeviceAsync(device.Id, 1, "test", null, CancellationToken.None);
+            await scope.ServiceProvider.GetRequiredService<IotPki.Server.Devices.DeviceLifecycle>()
+                .RevokeAsync(DeviceId.Parse(device.Id), 1, "test", null, CancellationToken.None);
         }
         await secondDropped.WaitAsync(TimeSpan.FromSeconds(10));
     }

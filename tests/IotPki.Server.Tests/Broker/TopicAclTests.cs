@@ -1,3 +1,4 @@
+using IotPki.Identity;
 using IotPki.Pki;
 using IotPki.Server.Broker;
 
@@ -6,8 +7,8 @@ namespace IotPki.Server.Tests.Broker;
 /// <summary>The topic rules themselves, case by case (the broker tests show them applied over real connections).</summary>
 public sealed class TopicAclTests
 {
-    private static readonly BrokerIdentity Device = new(CertificateKind.Operational, "dev-001", "01");
-    private static readonly BrokerIdentity Service = new(CertificateKind.Service, "backend", "02");
+    private static readonly BrokerIdentity Device = new(new SpiffeId("iotpki.local", CertificateKind.Operational, "dev-001"), DeviceId.Parse("dev-001"), "01");
+    private static readonly BrokerIdentity Service = new(new SpiffeId("iotpki.local", CertificateKind.Service, "backend"), null, "02");
 
     [Theory]
     [InlineData("devices/dev-001/telemetry", true)]

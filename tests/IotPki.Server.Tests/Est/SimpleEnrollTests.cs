@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
+using IotPki.Identity;
 using IotPki.Pki;
 using IotPki.Server.Data.Entities;
 using IotPki.Server.Tests.Infrastructure;
@@ -31,12 +32,12 @@ public sealed class SimpleEnrollTests(ServerFixture server) : IClassFixture<Serv
 
         var serial = issued.SerialNumber.ToLowerInvariant();
         var record = await server.WithDbAsync(db => db.Certificates.AsNoTracking().SingleAsync(c => c.Serial == serial));
-        Assert.Equal("enroll-0001", record.DeviceId);
+        Assert.Equal("enroll-0001", record.DeviceId?.Value);
         Assert.Equal(CertificateStatus.Valid, record.Status);
-        var device = await server.WithDbAsync(db => db.Devices.AsNoTracking().SingleAsync(d => d.Id == "enroll-0001"));
+        var device = await server.WithDbAsync(db => db.Devices.AsNoTracking().SingleAsync(d => d.Id == DeviceId.Parse("enroll-0001")));
         Assert.Equal(DeviceState.Active, device.State);
-        Assert.Equal(IotPki.Server.Fleet.ManufacturerRegistration.Thumbprint(bootstrap), device.BootstrapThumbprint);
-        Assert.True(await server.WithDbAsync(db => db.AuditEvents.AnyAsync(a => a.Action == "certificate.issued" && a.DeviceId == "enroll-0001")));
+        Assert.Equal(CertificateIdentifiers.Thumbprint(bootstrap), device.BootstrapThumbprint);
+        Assert.True(await server.WithDbAsync(db => db.AuditEvents.AnyAsync(a => a.Action == "certificate.issued" && a.DeviceId == DeviceId.Parse("enroll-0001"))));
     }
 
     [Fact]
@@ -78,7 +79,7 @@ public sealed class SimpleEnrollTests(ServerFixture server) : IClassFixture<Serv
         using var response = await EstClient.PostCsrAsync(client, "simpleenroll", body);
 
         await AssertRefusedAsync(response, status, reason, serial);
-        var device = await server.WithDbAsync(db => db.Devices.AsNoTracking().SingleAsync(d => d.Id == serial));
+        var device = await server.WithDbAsync(db => db.Devices.AsNoTracking().SingleAsync(d => d.Id == DeviceId.Parse(serial)));
         Assert.Equal(DeviceState.Registered, device.State);
     }
 
@@ -136,7 +137,7 @@ public sealed class SimpleEnrollTests(ServerFixture server) : IClassFixture<Serv
         using var response = await EstClient.PostCsrAsync(client, "simpleenroll", TestPki.Csr("never-registered").CsrBase64);
 
         await AssertRefusedAsync(response, 403, "unregistered_serial", null);
-        Assert.False(await server.WithDbAsync(db => db.Devices.AnyAsync(d => d.Id == "never-registered")));
+        Assert.False(await server.WithDbAsync(db => db.Devices.AnyAsync(d => d.Id == DeviceId.Parse("never-registered"))));
     }
 
     [Fact]
@@ -186,7 +187,7 @@ public sealed class SimpleEnrollTests(ServerFixture server) : IClassFixture<Serv
         Assert.NotEmpty(audited);
         if (deviceId is not null)
         {
-            Assert.Contains(audited, a => a.DeviceId == deviceId);
+            Assert.Contains(audited, a => a.DeviceId?.Value == deviceId);
         }
         Assert.True(await server.WithDbAsync(db => db.EnrollmentAttempts.AnyAsync(e => e.Outcome == "refused" && e.Reason == reason)));
 

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using IotPki.Identity;
 using IotPki.Server.Tests.Infrastructure;
 
 namespace IotPki.Server.Tests.Est;
@@ -32,7 +33,7 @@ public sealed class SimpleReenrollTests(ServerFixture server) : IClassFixture<Se
         Assert.Equal("CN=renew-0001", renewed.Subject);
         Assert.NotEqual(current.SerialNumber, renewed.SerialNumber);
         Assert.Equal(newKey.ExportSubjectPublicKeyInfo(), renewed.PublicKey.ExportSubjectPublicKeyInfo());
-        Assert.True(await server.WithDbAsync(db => db.AuditEvents.AnyAsync(a => a.Action == "certificate.renewed" && a.DeviceId == "renew-0001")));
+        Assert.True(await server.WithDbAsync(db => db.AuditEvents.AnyAsync(a => a.Action == "certificate.renewed" && a.DeviceId == DeviceId.Parse("renew-0001"))));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
+using IotPki.Server.Ca;
+using IotPki.Server.Data;
 using IotPki.Server.Fleet;
-using IotPki.Server.Pki;
 using IotPki.Server.Tests.Infrastructure;
 
 namespace IotPki.Server.Tests.Fleet;

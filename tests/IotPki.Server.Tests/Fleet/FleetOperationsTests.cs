@@ -3,6 +3,8 @@ using System.Net.Http.Json;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
+using IotPki.Identity;
+using IotPki.Server.Data.Entities;
 using IotPki.Server.Fleet;
 using IotPki.Server.Operators;
 using IotPki.Server.Tests.Infrastructure;
@@ -47,7 +49,7 @@ public sealed class FleetOperationsTests(FleetOperationsTests.Fixture server) : 
         do
         {
             var page = await client.GetFromJsonAsync<Page<DeviceView>>($"/api/v1/devices?manufacturer=demo&limit=100{(after is null ? "" : $"&after={after}")}", Json);
-            seen.AddRange(page!.Items.Where(d => d.Id.StartsWith("page-")).Select(d => d.Id));
+            seen.AddRange(page!.Items.Where(d => d.Id.Value.StartsWith("page-")).Select(d => d.Id.Value));
             after = page.Next;
             pages++;
         } while (after is not null && pages < 10);
@@ -56,8 +58,8 @@ public sealed class FleetOperationsTests(FleetOperationsTests.Fixture server) : 
 
         Assert.Equal(250, seen.Distinct().Count());
         Assert.Equal(seen.Order(StringComparer.Ordinal), seen);
-        Assert.Contains(active!.Items, d => d.Id == "page-0007" && d.CertificateExpiresAt > DateTimeOffset.UtcNow.AddDays(29));
-        Assert.DoesNotContain(active.Items, d => d.Id == "page-0008");
+        Assert.Contains(active!.Items, d => d.Id == DeviceId.Parse("page-0007") && d.CertificateExpiresAt > DateTimeOffset.UtcNow.AddDays(29));
+        Assert.DoesNotContain(active.Items, d => d.Id == DeviceId.Parse("page-0008"));
         Assert.Equal(HttpStatusCode.BadRequest, badLimit.StatusCode);
     }
 
@@ -72,8 +74,8 @@ public sealed class FleetOperationsTests(FleetOperationsTests.Fixture server) : 
 
         var page = await client.GetFromJsonAsync<Page<DeviceView>>($"/api/v1/devices?expiringBefore={Uri.EscapeDataString(DateTimeOffset.UtcNow.AddDays(7).ToString("O"))}", Json);
 
-        Assert.Contains(page!.Items, d => d.Id == "expiring-01");
-        Assert.DoesNotContain(page.Items, d => d.Id == "expiring-02");
+        Assert.Contains(page!.Items, d => d.Id == DeviceId.Parse("expiring-01"));
+        Assert.DoesNotContain(page.Items, d => d.Id == DeviceId.Parse("expiring-02"));
     }
 
     [Fact]
@@ -86,7 +88,7 @@ public sealed class FleetOperationsTests(FleetOperationsTests.Fixture server) : 
         var detail = await client.GetFromJsonAsync<DeviceDetailView>("/api/v1/devices/history-01", Json);
         using var missing = await client.GetAsync("/api/v1/devices/no-such-device");
 
-        Assert.Equal("active", detail!.Device.State);
+        Assert.Equal(DeviceState.Active, detail!.Device.State);
         var certificate = Assert.Single(detail.Certificates);
         Assert.Equal("valid", certificate.Status);
         Assert.NotNull(detail.BootstrapThumbprint);
@@ -149,7 +151,7 @@ public sealed class FleetOperationsTests(FleetOperationsTests.Fixture server) : 
         }
         Assert.Equal(HttpStatusCode.Accepted, await EnrollAsync("wait-reject", rejectedBoot));
         var pending = await client.GetFromJsonAsync<Page<DeviceView>>("/api/v1/enrollments/pending", Json);
-        Assert.Contains(pending!.Items, d => d.Id == "wait-approve");
+        Assert.Contains(pending!.Items, d => d.Id == DeviceId.Parse("wait-approve"));
 
         using (var approve = await client.PostAsync("/api/v1/enrollments/wait-approve/approve", null)) { Assert.Equal(HttpStatusCode.OK, approve.StatusCode); }
         using (var reject = await client.PostAsync("/api/v1/enrollments/wait-reject/reject", null)) { Assert.Equal(HttpStatusCode.OK, reject.StatusCode); }
@@ -164,7 +166,7 @@ public sealed class FleetOperationsTests(FleetOperationsTests.Fixture server) : 
         {
             Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
         }
-        Assert.True(await server.WithDbAsync(db => db.AuditEvents.AnyAsync(a => a.Action == "enrollment.approved" && a.DeviceId == "wait-approve" && a.Actor == "operator:ops-admin")));
+        Assert.True(await server.WithDbAsync(db => db.AuditEvents.AnyAsync(a => a.Action == "enrollment.approved" && a.DeviceId == DeviceId.Parse("wait-approve") && a.Actor == "operator:ops-admin")));
     }
 
     [Fact]
@@ -224,7 +226,7 @@ public sealed class FleetOperationsTests(FleetOperationsTests.Fixture server) : 
         using var renewed = await EstClient.PostCsrAsync(renewer, "simplereenroll", TestPki.Csr("suspend-01").CsrBase64);
 
         Assert.Equal(HttpStatusCode.OK, renewed.StatusCode);
-        Assert.True(await server.WithDbAsync(db => db.AuditEvents.AnyAsync(a => a.Action == "device.suspended" && a.DeviceId == "suspend-01")));
+        Assert.True(await server.WithDbAsync(db => db.AuditEvents.AnyAsync(a => a.Action == "device.suspended" && a.DeviceId == DeviceId.Parse("suspend-01"))));
     }
 
     [Fact]
@@ -237,7 +239,7 @@ public sealed class FleetOperationsTests(FleetOperationsTests.Fixture server) : 
         var page = await client.GetFromJsonAsync<Page<AuditEventView>>("/api/v1/audit?deviceId=audited-01", Json);
 
         Assert.Contains(page!.Items, a => a.Action == "certificate.issued");
-        Assert.All(page.Items, a => Assert.Equal("audited-01", a.DeviceId));
+        Assert.All(page.Items, a => Assert.Equal("audited-01", a.DeviceId?.Value));
     }
 
     [Fact]

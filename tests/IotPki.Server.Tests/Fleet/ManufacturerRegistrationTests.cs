@@ -1,5 +1,7 @@
 using System.Net;
+using IotPki.Identity;
 using IotPki.Pki;
+using IotPki.Server.Data;
 using IotPki.Server.Fleet;
 using IotPki.Server.Tests.Infrastructure;
 

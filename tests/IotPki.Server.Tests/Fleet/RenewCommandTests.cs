@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using IotPki.Server.Hosting;
+using IotPki.Server.Http;
 using IotPki.Server.Operators;
 using IotPki.Server.Tests.Infrastructure;
 using MQTTnet;

@@ -2,7 +2,9 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
+using IotPki.Identity;
 using IotPki.Server.Hosting;
+using IotPki.Server.Http;
 using IotPki.Server.Operators;
 using IotPki.Server.Tests.Infrastructure;
 
@@ -68,7 +70,7 @@ public sealed class RevokeDeviceEndToEndTests(ServerFixture server) : IClassFixt
             Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
             Assert.Contains("device_revoked", await refused.Content.ReadAsStringAsync());
         }
-        Assert.True(await server.WithDbAsync(db => db.AuditEvents.AnyAsync(a => a.Action == "device.revoked" && a.DeviceId == id && a.Actor == "operator:revoker")));
+        Assert.True(await server.WithDbAsync(db => db.AuditEvents.AnyAsync(a => a.Action == "device.revoked" && a.DeviceId == DeviceId.Parse(id) && a.Actor == "operator:revoker")));
         await second.StopAsync();
     }
 

@@ -20,7 +20,7 @@ public sealed class ServerLifecycleTests(ServerFixture server) : IClassFixture<S
     {
         var otherData = server.TempDirectory("iotpki-second-");
         await using var second = await server.StartServerAsync(otherData);
-        var secondPki = second.Services.GetRequiredService<IotPki.Server.Pki.PkiState>();
+        var secondPki = second.Services.GetRequiredService<IotPki.Server.Ca.PkiState>();
 
         Assert.Equal(server.Pki.Root.Thumbprint, secondPki.Root.Thumbprint);
         Assert.Equal(server.Pki.Issuing.Thumbprint, secondPki.Issuing.Thumbprint);

@@ -1,6 +1,7 @@
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using IotPki.Identity;
 using IotPki.Pki;
 
 namespace IotPki.Server.Tests.Infrastructure;

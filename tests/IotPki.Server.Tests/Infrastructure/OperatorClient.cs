@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
+using IotPki.Identity;
 using IotPki.Pki;
 using IotPki.Server.Operators;
 

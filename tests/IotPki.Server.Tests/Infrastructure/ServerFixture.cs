@@ -1,9 +1,10 @@
 using System.Security.Cryptography.X509Certificates;
 using IotPki.Pki;
+using IotPki.Server.Ca;
 using IotPki.Server.Data;
 using IotPki.Server.Fleet;
 using IotPki.Server.Hosting;
-using IotPki.Server.Pki;
+using IotPki.Server.Http;
 
 namespace IotPki.Server.Tests.Infrastructure;
 
@@ -69,7 +70,7 @@ public class ServerFixture : IAsyncLifetime
         }
         var app = IotPkiServer.Build([], b => b.Configuration.AddInMemoryCollection(settings));
         await IotPkiServer.StartAsync(app);
-        await app.Services.GetRequiredService<IotPki.Server.Broker.ClusterListener>().Listening.WaitAsync(TimeSpan.FromSeconds(30));
+        await app.Services.GetRequiredService<IotPki.Server.Cluster.ClusterListener>().Listening.WaitAsync(TimeSpan.FromSeconds(30));
         return app;
     }
 

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using IotPki.Identity;
 using IotPki.Pki;
 
 namespace IotPki.Server.Tests.Infrastructure;
@@ -11,6 +12,7 @@ public sealed class TestPki
     private CertificateAuthority? _ca;
     private DateTimeOffset _notBefore = DateTimeOffset.UtcNow.AddMinutes(-5);
     private TimeSpan _lifetime = TimeSpan.FromDays(1);
+    private string? _subject;
 
     private TestPki(string name) => _name = name;
 
@@ -21,12 +23,16 @@ public sealed class TestPki
     public TestPki SignedBy(CertificateAuthority ca) { _ca = ca; return this; }
     public TestPki From(DateTimeOffset notBefore) { _notBefore = notBefore; return this; }
     public TestPki ValidFor(TimeSpan lifetime) { _lifetime = lifetime; return this; }
+    /// <summary>The subject exactly as a manufacturer writes it, instead of <c>CN=&lt;name&gt;</c>.</summary>
+    public TestPki WithSubject(string subject) { _subject = subject; return this; }
 
     public X509Certificate2 Build()
     {
         var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        using var certificate = BootstrapIssuer.Issue(_ca ?? throw new InvalidOperationException("SignedBy is required"),
-            DeviceId.Parse(_name), key, _notBefore, _notBefore + _lifetime);
+        var ca = _ca ?? throw new InvalidOperationException("SignedBy is required");
+        using var certificate = _subject is null
+            ? BootstrapIssuer.Issue(ca, DeviceId.Parse(_name), key, _notBefore, _notBefore + _lifetime)
+            : BootstrapIssuer.Issue(ca, new X500DistinguishedName(_subject), key, _notBefore, _notBefore + _lifetime);
         return ECDsaCertificateExtensions.CopyWithPrivateKey(certificate, key);
     }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
+using IotPki.Server.Http;
 using IotPki.Server.Tests.Infrastructure;
 using Org.BouncyCastle.X509;
 
@@ -77,7 +78,7 @@ public sealed partial class CrlEndpointTests(ServerFixture server) : IClassFixtu
         using var scenario = new RevocationScenario(server);
         scenario.WriteCaFiles();
         await using var second = await server.StartServerAsync(server.TempDirectory("iotpki-second-"));
-        var secondBase = second.Services.GetRequiredService<IotPki.Server.Hosting.ListenerEndpoints>().Uri(IotPki.Server.Revocation.RevocationListener.Name, "http");
+        var secondBase = second.Services.GetRequiredService<IotPki.Server.Http.ListenerEndpoints>().Uri(IotPki.Server.Revocation.RevocationListener.Name, "http");
         using var http = new HttpClient();
         using var device = await scenario.EnrollAsync("crl-two-instances");
         var serial = new Org.BouncyCastle.Math.BigInteger(RevocationScenario.SerialHex(device), 16);

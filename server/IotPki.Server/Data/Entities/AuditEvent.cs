@@ -1,3 +1,5 @@
+using IotPki.Identity;
+
 namespace IotPki.Server.Data.Entities;
 
 /// <summary>One row of the append-only audit log; a database trigger refuses UPDATE and DELETE.</summary>
@@ -8,6 +10,6 @@ public sealed class AuditEvent
     public required string Action { get; set; }
     public required string Actor { get; set; }
     public string? SourceAddress { get; set; }
-    public string? DeviceId { get; set; }
+    public DeviceId? DeviceId { get; set; }
     public string? Detail { get; set; }
 }

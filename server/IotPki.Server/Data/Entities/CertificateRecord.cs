@@ -1,10 +1,12 @@
+using IotPki.Identity;
+
 namespace IotPki.Server.Data.Entities;
 
 /// <summary>Every certificate the issuing CA signed, committed before it is handed to anyone.</summary>
 public sealed class CertificateRecord
 {
     public required string Serial { get; set; }
-    public string? DeviceId { get; set; }
+    public DeviceId? DeviceId { get; set; }
     public required string Kind { get; set; }
     public required string Subject { get; set; }
     public required string Thumbprint { get; set; }
@@ -17,7 +19,7 @@ public sealed class CertificateRecord
     public required string Pem { get; set; }
 
     /// <summary>The row of a certificate the issuing CA just signed.</summary>
-    public static CertificateRecord Issued(IotPki.Pki.IssuedCertificate issued, string kind, string? deviceId, DateTimeOffset now) => new()
+    public static CertificateRecord Issued(IotPki.Pki.IssuedCertificate issued, string kind, DeviceId? deviceId, DateTimeOffset now) => new()
     {
         Serial = issued.SerialHex,
         DeviceId = deviceId,

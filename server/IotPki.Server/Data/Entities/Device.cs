@@ -1,11 +1,13 @@
+using IotPki.Identity;
+
 namespace IotPki.Server.Data.Entities;
 
 public sealed class Device
 {
-    public required string Id { get; set; }
+    public required DeviceId Id { get; set; }
     public int ManufacturerId { get; set; }
     public Manufacturer? Manufacturer { get; set; }
-    public required string State { get; set; }
+    public required DeviceState State { get; set; }
     /// <summary>SHA-256 of the bootstrap certificate that first enrolled this device.</summary>
     public string? BootstrapThumbprint { get; set; }
     public DateTimeOffset RegisteredAt { get; set; }

@@ -1,15 +1,58 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
 namespace IotPki.Server.Data.Entities;
 
-public static class DeviceState
+/// <summary>Where a device is in its life; stored and shown as the lower-case name (<c>active</c>). Only
+/// <c>DeviceLifecycle</c> moves a device from one state to another.</summary>
+[JsonConverter(typeof(DeviceStateJsonConverter))]
+public enum DeviceState
 {
     /// <summary>Serial registered by the manufacturer; no operational certificate yet.</summary>
-    public const string Registered = "registered";
+    Registered,
     /// <summary>Presented an unregistered serial of a manufacturer whose policy is "pending": waits for an operator.</summary>
-    public const string Pending = "pending";
+    Pending,
     /// <summary>Holds an operational certificate.</summary>
-    public const string Active = "active";
-    public const string Suspended = "suspended";
-    public const string Revoked = "revoked";
+    Active,
+    Suspended,
+    Revoked,
     /// <summary>Refused by an operator before enrollment; its bootstrap certificate cannot enroll.</summary>
-    public const string Blocked = "blocked";
+    Blocked,
 }
+
+public static class DeviceStateNames
+{
+    public static readonly IReadOnlyList<DeviceState> All = Enum.GetValues<DeviceState>();
+
+    /// <summary>The name rows, notices and the API carry: <c>registered</c>, <c>pending</c>, <c>active</c>, …</summary>
+    public static string Name(this DeviceState state) => state switch
+    {
+        DeviceState.Registered => "registered",
+        DeviceState.Pending => "pending",
+        DeviceState.Active => "active",
+        DeviceState.Suspended => "suspended",
+        DeviceState.Revoked => "revoked",
+        DeviceState.Blocked => "blocked",
+        _ => throw new ArgumentOutOfRangeException(nameof(state)),
+    };
+
+    public static bool TryParse(string? name, out DeviceState state)
+    {
+        foreach (var candidate in All)
+        {
+            if (candidate.Name() == name)
+            {
+                state = candidate;
+                return true;
+            }
+        }
+        state = default;
+        return false;
+    }
+
+    public static DeviceState Parse(string name) =>
+        TryParse(name, out var state) ? state : throw new FormatException($"'{name}' is not a device state.");
+}
+
+/// <summary>A state in JSON is its lower-case name, as in the rows.</summary>
+public sealed class DeviceStateJsonConverter() : JsonStringEnumConverter<DeviceState>(JsonNamingPolicy.CamelCase, allowIntegerValues: false);

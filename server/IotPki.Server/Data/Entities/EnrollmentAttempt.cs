@@ -1,3 +1,5 @@
+using IotPki.Identity;
+
 namespace IotPki.Server.Data.Entities;
 
 public sealed class EnrollmentAttempt
@@ -5,7 +7,7 @@ public sealed class EnrollmentAttempt
     public long Id { get; set; }
     public DateTimeOffset At { get; set; }
     public required string Operation { get; set; }
-    public string? DeviceId { get; set; }
+    public DeviceId? DeviceId { get; set; }
     public string? ClientSubject { get; set; }
     public string? ClientThumbprint { get; set; }
     public string? SourceAddress { get; set; }

@@ -1,3 +1,7 @@
+using System.Security.Cryptography.X509Certificates;
+using IotPki.Identity;
+using IotPki.Pki;
+
 namespace IotPki.Server.Data.Entities;
 
 /// <summary>A device maker whose CA is a trust anchor for bootstrap certificates only.</summary>
@@ -15,4 +19,15 @@ public sealed class Manufacturer
     /// <see cref="UnregisteredPolicy.Refuse"/>, <see cref="UnregisteredPolicy.Pending"/> or <see cref="UnregisteredPolicy.AutoApprove"/>.</summary>
     public string UnregisteredPolicy { get; set; } = Entities.UnregisteredPolicy.Refuse;
     public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>The row of a manufacturer whose bootstrap certificates <paramref name="ca"/> issues.</summary>
+    public static Manufacturer FromCa(string name, X509Certificate2 ca, DeviceIdField field, DateTimeOffset now) => new()
+    {
+        Name = name,
+        CaCertificatePem = ca.ExportCertificatePem(),
+        CaThumbprint = CertificateIdentifiers.Thumbprint(ca),
+        CaKeyId = CertificateIdentifiers.SubjectKeyId(ca) ?? "",
+        DeviceIdField = BootstrapIdentity.FieldName(field),
+        CreatedAt = now,
+    };
 }

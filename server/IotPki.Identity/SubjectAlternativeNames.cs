@@ -1,0 +1,37 @@
+using System.Formats.Asn1;
+using System.Security.Cryptography.X509Certificates;
+
+namespace IotPki.Identity;
+
+/// <summary>Reads the URI names (GeneralName [6]) of a subjectAltName extension.</summary>
+public static class SubjectAlternativeNames
+{
+    private static readonly Asn1Tag UriTag = new(TagClass.ContextSpecific, 6);
+
+    public static IEnumerable<string> Uris(byte[] extensionValue)
+    {
+        var reader = new AsnReader(extensionValue, AsnEncodingRules.DER);
+        var names = reader.ReadSequence();
+        reader.ThrowIfNotEmpty();
+        var uris = new List<string>();
+        while (names.HasData)
+        {
+            var tag = names.PeekTag();
+            if (tag.HasSameClassAndValue(UriTag))
+            {
+                uris.Add(names.ReadCharacterString(UniversalTagNumber.IA5String, UriTag));
+            }
+            else
+            {
+                names.ReadEncodedValue();
+            }
+        }
+        return uris;
+    }
+
+    public static IEnumerable<string> Uris(X509Certificate2 certificate)
+    {
+        var san = certificate.Extensions["2.5.29.17"];
+        return san is null ? [] : Uris(san.RawData);
+    }
+}

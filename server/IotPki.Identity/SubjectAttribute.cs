@@ -1,0 +1,23 @@
+using System.Security.Cryptography.X509Certificates;
+
+namespace IotPki.Identity;
+
+/// <summary>One attribute of a distinguished name, by OID: the value of the first single-valued RDN of that type.</summary>
+public static class SubjectAttribute
+{
+    public const string CommonName = "2.5.4.3";
+    public const string SerialNumber = "2.5.4.5";
+    public const string OrganizationalUnit = "2.5.4.11";
+
+    public static string? Find(X500DistinguishedName name, string oid)
+    {
+        foreach (var rdn in name.EnumerateRelativeDistinguishedNames())
+        {
+            if (!rdn.HasMultipleElements && rdn.GetSingleElementType().Value == oid)
+            {
+                return rdn.GetSingleElementValue();
+            }
+        }
+        return null;
+    }
+}

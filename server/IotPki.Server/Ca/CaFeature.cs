@@ -1,0 +1,17 @@
+using Microsoft.Extensions.Options;
+
+namespace IotPki.Server.Ca;
+
+public static class CaFeature
+{
+    /// <summary>The service's CAs, loaded once from PostgreSQL, and this instance's TLS certificate.</summary>
+    public static IServiceCollection AddCa(this IServiceCollection services)
+    {
+        services.AddSingleton<CaPassphraseSource>();
+        services.AddSingleton<PkiState>();
+        services.AddSingleton<PkiInitializer>();
+        services.AddOptions<PkiOptions>().BindConfiguration(PkiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<PkiOptions>, PkiOptionsValidator>();
+        return services;
+    }
+}

@@ -1,0 +1,53 @@
+using IotPki.Pki;
+using IotPki.Server.Data;
+using IotPki.Server.Data.Entities;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace IotPki.Server.Ca;
+
+/// <summary>Runs before the listeners open: applies migrations, loads (or on first run creates) the CAs,
+/// and makes sure this instance has a TLS certificate and a CA bundle on disk.</summary>
+public sealed partial class PkiInitializer(
+    IServiceScopeFactory scopes, PkiState state, IOptions<PkiOptions> options, CaPassphraseSource passphrase,
+    TimeProvider clock, ILogger<PkiInitializer> logger)
+{
+    public async Task InitializeAsync(CancellationToken ct)
+    {
+        var o = options.Value;
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<IotPkiDbContext>();
+        await db.Database.MigrateAsync(ct);
+
+        var (root, issuing) = await new AuthorityStore(db, clock).LoadOrCreateAsync(passphrase.Get(), ct);
+        root.Key.Dispose(); // the root key is only needed to create the issuing CA
+
+        var baseUrl = o.PublicBaseUrl.TrimEnd('/');
+        var endpoints = new PkiEndpoints(new Uri($"{baseUrl}/crl/issuing.crl"), new Uri($"{baseUrl}/ocsp"), o.TrustDomain);
+        var issuer = new CertificateIssuer(issuing, endpoints, clock);
+
+        Directory.CreateDirectory(o.DataDirectory);
+        var (tlsCertificate, issued) = ServerTlsCertificate.LoadOrIssue(o, issuer, clock);
+        if (issued is not null)
+        {
+            db.Certificates.Add(CertificateRecord.Issued(issued, "server", null, clock.GetUtcNow()));
+            db.AuditEvents.Add(new AuditEvent
+            {
+                At = clock.GetUtcNow(), Action = "certificate.issued", Actor = "system",
+                Detail = $"server TLS {issued.SerialHex} for {string.Join(',', o.ServerHostNames)}",
+            });
+            await db.SaveChangesAsync(ct);
+            LogServerCertificateIssued(logger, issued.SerialHex);
+        }
+        ServerTlsCertificate.WriteCaBundle(o, root.Certificate, issuing.Certificate);
+        state.ServerTls.Context = ServerTlsCertificate.CreateContext(tlsCertificate, issuing.Certificate);
+        state.Load(root.Certificate, issuer);
+        LogReady(logger, issuing.Certificate.Subject, Path.GetFullPath(Path.Combine(o.DataDirectory, ServerTlsCertificate.CaBundleFile)));
+    }
+
+    [LoggerMessage(LogLevel.Information, "Issued server TLS certificate {Serial}")]
+    private static partial void LogServerCertificateIssued(ILogger logger, string serial);
+
+    [LoggerMessage(LogLevel.Information, "PKI ready: issuing CA {Subject}, CA bundle at {Bundle}")]
+    private static partial void LogReady(ILogger logger, string subject, string bundle);
+}

@@ -1,0 +1,29 @@
+using System.Text.Json;
+using IotPki.Identity;
+using IotPki.Server.Data.Entities;
+
+namespace IotPki.Server.Cluster;
+
+/// <summary>What a revocation tells every server instance over PostgreSQL NOTIFY (channel <see cref="Channel"/>).</summary>
+public sealed record RevocationNotice(DeviceId? DeviceId, DeviceState? DeviceState, string[] Serials)
+{
+    public const string Channel = "iotpki_revocation";
+
+    // NOTIFY payloads are limited to 8000 bytes; past this many serials a notice carries the device only and the
+    // listeners reload.
+    public const int MaxSerials = 100;
+
+    public string ToJson() => JsonSerializer.Serialize(this);
+
+    public static RevocationNotice? Parse(string payload)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<RevocationNotice>(payload);
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,10 @@
+namespace IotPki.Server.Devices;
+
+public static class DevicesFeature
+{
+    public static IServiceCollection AddDevices(this IServiceCollection services)
+    {
+        services.AddScoped<DeviceLifecycle>();
+        return services;
+    }
+}

@@ -1,0 +1,47 @@
+using IotPki.Server.Http;
+using Microsoft.AspNetCore.Authentication;
+
+namespace IotPki.Server.Operators;
+
+/// <summary>Operators and back-end services, known by their certificates: issuance (server and CLI), and the
+/// operator API's authentication, roles and route group, served only on the operator listener.</summary>
+public static class OperatorsFeature
+{
+    public static IServiceCollection AddOperatorCertificates(this IServiceCollection services)
+    {
+        services.AddScoped<OperatorCertificates>();
+        services.AddOptions<OperatorOptions>().BindConfiguration(OperatorOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        return services;
+    }
+
+    public static IServiceCollection AddOperatorApi(this IServiceCollection services)
+    {
+        services.AddAuthentication(OperatorAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, OperatorAuthenticationHandler>(OperatorAuthenticationHandler.SchemeName, null);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(OperatorRole.CanRead, p => p.RequireRole(OperatorRole.Viewer, OperatorRole.Admin))
+            .AddPolicy(OperatorRole.CanChange, p => p.RequireRole(OperatorRole.Admin));
+        services.AddOpenApi("v1");
+        return services;
+    }
+
+    /// <summary>Authentication for every request, and the <c>/api/v1</c> group the features map their operator
+    /// routes into. The API and its OpenAPI document exist only on the operator listener; elsewhere they are not found.</summary>
+    public static RouteGroupBuilder MapOperatorApi(this WebApplication app)
+    {
+        app.UseWhen(http => http.Request.Path.StartsWithSegments("/api") || http.Request.Path.StartsWithSegments("/openapi"),
+            branch => branch.Use(async (http, next) =>
+            {
+                if (TlsListener.PurposeOf(http) != ListenerEndpoints.Operator)
+                {
+                    http.Response.StatusCode = StatusCodes.Status404NotFound;
+                    return;
+                }
+                await next(http);
+            }));
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapOpenApi().RequireAuthorization(OperatorRole.CanRead);
+        return app.MapGroup("/api/v1");
+    }
+}

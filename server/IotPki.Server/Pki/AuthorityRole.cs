@@ -1,9 +1,0 @@
-namespace IotPki.Server.Pki;
-
-public static class AuthorityRole
-{
-    public const string Root = "root";
-    public const string Issuing = "issuing";
-    public const string DemoManufacturer = "demo-manufacturer";
-    public const string DemoManufacturerName = "demo";
-}
