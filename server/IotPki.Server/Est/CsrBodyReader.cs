@@ -1,5 +1,5 @@
-using System.Buffers;
 using IotPki.Pki;
+using IotPki.Server.Http;
 
 namespace IotPki.Server.Est;
 
@@ -13,36 +13,18 @@ public static class CsrBodyReader
         {
             return (null, EstRefusal.WrongContentType(request.ContentType));
         }
-        if (request.ContentLength > limit)
+        using var body = await BoundedBody.ReadAsync(request, limit, ct);
+        if (body is null)
         {
             return (null, EstRefusal.TooLarge(limit));
         }
-
-        var buffer = ArrayPool<byte>.Shared.Rent(limit + 1);
         try
         {
-            var length = 0;
-            int read;
-            while ((read = await request.Body.ReadAsync(buffer.AsMemory(length, limit + 1 - length), ct)) > 0)
-            {
-                length += read;
-                if (length > limit)
-                {
-                    return (null, EstRefusal.TooLarge(limit));
-                }
-            }
-            try
-            {
-                return (SigningRequest.FromBase64(buffer.AsSpan(0, length), proof), null);
-            }
-            catch (CsrException e)
-            {
-                return (null, EstRefusal.BadCsr(e));
-            }
+            return (SigningRequest.FromBase64(body.Span, proof), null);
         }
-        finally
+        catch (CsrException e)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            return (null, EstRefusal.BadCsr(e));
         }
     }
 }

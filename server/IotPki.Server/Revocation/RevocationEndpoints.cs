@@ -1,4 +1,5 @@
 using IotPki.Pki;
+using IotPki.Server.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -57,16 +58,8 @@ public static class RevocationEndpoints
                 detail: $"An OCSP request is posted as {OcspRequestContentType}.");
         }
         var limit = options.Value.MaxOcspRequestBytes;
-        if (http.Request.ContentLength > limit)
-        {
-            return TooLarge(limit);
-        }
-        var body = await ReadBoundedAsync(http.Request.Body, limit, ct);
-        if (body is null)
-        {
-            return TooLarge(limit);
-        }
-        return Ocsp(await ocsp.RespondAsync(body, ct));
+        using var body = await BoundedBody.ReadAsync(http.Request, limit, ct);
+        return body is null ? TooLarge(limit) : Ocsp(await ocsp.RespondAsync(body.Memory, ct));
     }
 
     private static async Task<FileContentHttpResult> GetOcsp(HttpContext http, OcspService ocsp, CancellationToken ct)
@@ -81,21 +74,4 @@ public static class RevocationEndpoints
     private static ProblemHttpResult TooLarge(int limit) =>
         TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request too large",
             detail: $"An OCSP request is at most {limit} bytes.");
-
-    /// <summary>The body, or null when it is longer than <paramref name="limit"/>.</summary>
-    private static async Task<byte[]?> ReadBoundedAsync(Stream body, int limit, CancellationToken ct)
-    {
-        var buffer = new byte[limit + 1];
-        var length = 0;
-        int read;
-        while ((read = await body.ReadAsync(buffer.AsMemory(length), ct)) > 0)
-        {
-            length += read;
-            if (length > limit)
-            {
-                return null;
-            }
-        }
-        return buffer[..length];
-    }
 }
