@@ -23,20 +23,21 @@ public sealed class ClientCertificateGate(PkiState pki, RevokedSet revoked, Brok
             audit.Refused("no_client_certificate", "anonymous", null, source, "a client certificate is required");
             return false;
         }
-        var actor = $"cert:{CertificateIdentifiers.Thumbprint(certificate)}";
+        // The thumbprint names a refused certificate only: an accepted one costs no hash.
+        string Actor() => $"cert:{CertificateIdentifiers.Thumbprint(certificate)}";
         if (errors.HasFlag(SslPolicyErrors.RemoteCertificateChainErrors))
         {
             var now = clock.GetUtcNow().UtcDateTime;
             var reason = certificate.NotAfter.ToUniversalTime() < now ? "certificate_expired"
                 : certificate.NotBefore.ToUniversalTime() > now ? "certificate_not_yet_valid"
                 : "untrusted_certificate";
-            audit.Refused(reason, actor, null, source, certificate.Subject);
+            audit.Refused(reason, Actor(), null, source, certificate.Subject);
             return false;
         }
         var identity = BrokerIdentity.From(certificate, pki.Issuer.Endpoints.TrustDomain);
         if (identity is null)
         {
-            audit.Refused("not_a_device_certificate", actor, null, source, $"{certificate.Subject}: neither an operational nor a service certificate");
+            audit.Refused("not_a_device_certificate", Actor(), null, source, $"{certificate.Subject}: neither an operational nor a service certificate");
             return false;
         }
         if (revoked.IsRevoked(identity.Serial))
