@@ -5,19 +5,22 @@ using Microsoft.Extensions.Logging;
 
 namespace IotPki.Agent;
 
-/// <summary>The agent's loop: recover the state directory, prove a pending identity, enroll with the bootstrap
-/// certificate when there is no usable identity, hold the broker session, and rotate at the policy's instant or on
-/// the server's renew command. A rotation keeps the old identity until the new one has connected once.</summary>
+/// <summary>The agent: recover the state directory, then run one step per <see cref="AgentState"/> (prove a pending
+/// identity, enroll with the bootstrap certificate when there is no usable identity, connect, hold the broker session,
+/// rotate at the policy's instant or on the server's renew command). A rotation keeps the old identity until the new
+/// one has connected once.</summary>
 public sealed class DeviceAgent
 {
     private readonly AgentOptions _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _clock;
     private readonly TrustBundle _trust;
-    private readonly EstClient _est;
+    private readonly CertificateRequests _requests;
     private readonly IBrokerConnector _broker;
     private readonly RotationPolicy _policy;
     private readonly Action<string>? _checkpoint;
+    private readonly Backoff _reconnect;
+    private IBrokerSession? _session;
     private string? _dueSerial;
     private DateTimeOffset _due;
 
@@ -28,12 +31,13 @@ public sealed class DeviceAgent
         _logger = logger;
         _clock = clock ?? TimeProvider.System;
         _trust = TrustBundle.Load(options.TrustBundlePath);
-        _est = new EstClient(options.EstUrl!, _trust);
+        _requests = new CertificateRequests(options, new EstClient(options.EstUrl!, _trust), logger, _clock, checkpoint);
         _broker = broker ?? (options.BrokerUrl is { } url
             ? new MqttBrokerConnector(url, _trust, logger)
             : new LocalVerificationConnector(_trust, _clock));
         _policy = new RotationPolicy(options.RenewalFraction, options.RenewalJitter, options.ClockSkew);
         _checkpoint = checkpoint;
+        _reconnect = new Backoff(options.BackoffInitial, options.BackoffMax);
         Store = new IdentityStore(options.StateDirectory, logger, checkpoint);
     }
 
@@ -47,115 +51,135 @@ public sealed class DeviceAgent
         Store.Recover();
         _logger.LogInformation("Agent starting with state in {StateDirectory} (current {Current}, pending {Pending})",
             Store.Root, Store.CurrentSerial ?? "none", Store.PendingSerial ?? "none");
-        IBrokerSession? session = null;
-        var reconnect = new Backoff(_options.BackoffInitial, _options.BackoffMax);
         try
         {
+            var state = await DecideAsync().ConfigureAwait(false);
             while (true)
             {
                 ct.ThrowIfCancellationRequested();
-                if (Store.PendingSerial is not null)
+                state = state switch
                 {
-                    var proven = await ProvePendingAsync(ct).ConfigureAwait(false);
-                    if (proven is not null)
-                    {
-                        await DisposeAsync(session).ConfigureAwait(false);
-                        session = proven;
-                    }
-                }
-
-                using var current = Store.LoadCurrent();
-                if (current is null)
-                {
-                    await EnrollAsync(ct).ConfigureAwait(false);
-                    continue;
-                }
-                if (_policy.HasExpired(current.Certificate, _clock.GetUtcNow()))
-                {
-                    _logger.LogWarning("The certificate {Serial} expired on {NotAfter:u} while the device was offline: falling back to bootstrap enrollment",
-                        current.Serial, current.Certificate.NotAfter.ToUniversalTime());
-                    await DisposeAsync(session).ConfigureAwait(false);
-                    session = null;
-                    await EnrollAsync(ct).ConfigureAwait(false);
-                    continue;
-                }
-                if (session is null)
-                {
-                    try
-                    {
-                        session = await _broker.ConnectAsync(current, ct).ConfigureAwait(false);
-                        reconnect.Reset();
-                        _logger.LogInformation("Connected as {DeviceId} with certificate {Serial}", current.DeviceId, current.Serial);
-                    }
-                    catch (BrokerRefusedException e)
-                    {
-                        // Perhaps revoked: simplereenroll tells us (and stops the agent) or gives us a fresh identity.
-                        _logger.LogError("The broker refused certificate {Serial}: {Reason}; asking EST for a new certificate", current.Serial, e.Reason);
-                        await RenewAsync(current, ct).ConfigureAwait(false);
-                        continue;
-                    }
-                    catch (Exception e) when (IsTransient(e, ct))
-                    {
-                        var wait = reconnect.Next();
-                        _logger.LogWarning("Cannot reach the broker ({Error}); retrying in {Delay:0.00} s", e.Message, wait.TotalSeconds);
-                        await Task.Delay(wait, _clock, ct).ConfigureAwait(false);
-                        if (reconnect.Attempt % 5 == 0)
-                        {
-                            // A broker that drops the TLS handshake may be refusing a revoked certificate: EST says so.
-                            _logger.LogWarning("{Attempts} failed broker connections with certificate {Serial}; asking EST for a new certificate",
-                                reconnect.Attempt, current.Serial);
-                            await RenewAsync(current, ct).ConfigureAwait(false);
-                        }
-                        continue;
-                    }
-                }
-                IdentityReady?.Invoke(current.Serial);
-
-                if (_dueSerial != current.Serial)
-                {
-                    _dueSerial = current.Serial;
-                    _due = _policy.RenewalTime(current.Certificate);
-                    _logger.LogInformation("Certificate {Serial} is valid until {NotAfter:u}; renewal at {Due:u}",
-                        current.Serial, current.Certificate.NotAfter.ToUniversalTime(), _due);
-                }
-                var delay = _due - _clock.GetUtcNow();
-                if (delay > TimeSpan.Zero)
-                {
-                    using var wake = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                    var timer = Task.Delay(delay < TimeSpan.FromHours(1) ? delay : TimeSpan.FromHours(1), _clock, wake.Token);
-                    var woke = await Task.WhenAny(timer, session.RenewRequested, session.Closed).ConfigureAwait(false);
-                    await wake.CancelAsync().ConfigureAwait(false);
-                    ct.ThrowIfCancellationRequested();
-                    if (woke == session.Closed)
-                    {
-                        await DisposeAsync(session).ConfigureAwait(false);
-                        session = null;
-                        continue;
-                    }
-                    if (woke == timer)
-                    {
-                        continue;
-                    }
-                    _logger.LogInformation("Rotating certificate {Serial} on the server's renew command", current.Serial);
-                }
-                else
-                {
-                    _logger.LogInformation("Rotating certificate {Serial}: renewal time reached", current.Serial);
-                }
-                await RenewAsync(current, ct).ConfigureAwait(false);
+                    AgentState.ProvePending => await ProvePendingAsync(ct).ConfigureAwait(false),
+                    AgentState.Enroll => await EnrollAsync(ct).ConfigureAwait(false),
+                    AgentState.Connect => await ConnectAsync(ct).ConfigureAwait(false),
+                    AgentState.Hold => await HoldAsync(ct).ConfigureAwait(false),
+                    AgentState.Rotate => await RotateAsync(ct).ConfigureAwait(false),
+                    _ => throw new InvalidOperationException($"No step for {state}."),
+                };
             }
         }
         finally
         {
-            await DisposeAsync(session).ConfigureAwait(false);
+            await CloseSessionAsync().ConfigureAwait(false);
         }
     }
 
+    /// <summary>Where the state directory and the session say the agent stands.</summary>
+    private async Task<AgentState> DecideAsync()
+    {
+        if (Store.PendingSerial is not null)
+        {
+            return AgentState.ProvePending;
+        }
+        using var current = Store.LoadCurrent();
+        if (current is null)
+        {
+            return AgentState.Enroll;
+        }
+        if (_policy.HasExpired(current.Certificate, _clock.GetUtcNow()))
+        {
+            _logger.LogWarning("The certificate {Serial} expired on {NotAfter:u} while the device was offline: falling back to bootstrap enrollment",
+                current.Serial, current.Certificate.NotAfter.ToUniversalTime());
+            await CloseSessionAsync().ConfigureAwait(false);
+            return AgentState.Enroll;
+        }
+        return _session is null ? AgentState.Connect : AgentState.Hold;
+    }
+
+    private async Task<AgentState> ConnectAsync(CancellationToken ct)
+    {
+        using var current = Store.LoadCurrent()!;
+        try
+        {
+            _session = await _broker.ConnectAsync(current, ct).ConfigureAwait(false);
+            _reconnect.Reset();
+            _logger.LogInformation("Connected as {DeviceId} with certificate {Serial}", current.DeviceId, current.Serial);
+            return AgentState.Hold;
+        }
+        catch (BrokerRefusedException e)
+        {
+            // Perhaps revoked: simplereenroll tells us (and stops the agent) or gives us a fresh identity.
+            _logger.LogError("The broker refused certificate {Serial}: {Reason}; asking EST for a new certificate", current.Serial, e.Reason);
+            return AgentState.Rotate;
+        }
+        catch (Exception e) when (IsTransient(e, ct))
+        {
+            var wait = _reconnect.Next();
+            _logger.LogWarning("Cannot reach the broker ({Error}); retrying in {Delay:0.00} s", e.Message, wait.TotalSeconds);
+            await Task.Delay(wait, _clock, ct).ConfigureAwait(false);
+            if (_reconnect.Attempt % 5 == 0)
+            {
+                // A broker that drops the TLS handshake may be refusing a revoked certificate: EST says so.
+                _logger.LogWarning("{Attempts} failed broker connections with certificate {Serial}; asking EST for a new certificate",
+                    _reconnect.Attempt, current.Serial);
+                return AgentState.Rotate;
+            }
+            // The outage may have outlasted the certificate: decide again rather than retry blindly.
+            return await DecideAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task<AgentState> HoldAsync(CancellationToken ct)
+    {
+        var session = _session!;
+        using (var current = Store.LoadCurrent()!)
+        {
+            IdentityReady?.Invoke(current.Serial);
+            if (_dueSerial != current.Serial)
+            {
+                _dueSerial = current.Serial;
+                _due = _policy.RenewalTime(current.Certificate);
+                _logger.LogInformation("Certificate {Serial} is valid until {NotAfter:u}; renewal at {Due:u}",
+                    current.Serial, current.Certificate.NotAfter.ToUniversalTime(), _due);
+            }
+            var delay = _due - _clock.GetUtcNow();
+            if (delay <= TimeSpan.Zero)
+            {
+                _logger.LogInformation("Rotating certificate {Serial}: renewal time reached", current.Serial);
+                return AgentState.Rotate;
+            }
+            using var wake = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var timer = Task.Delay(delay < TimeSpan.FromHours(1) ? delay : TimeSpan.FromHours(1), _clock, wake.Token);
+            var woke = await Task.WhenAny(timer, session.RenewRequested, session.Closed).ConfigureAwait(false);
+            await wake.CancelAsync().ConfigureAwait(false);
+            ct.ThrowIfCancellationRequested();
+            if (woke == session.RenewRequested)
+            {
+                _logger.LogInformation("Rotating certificate {Serial} on the server's renew command", current.Serial);
+                return AgentState.Rotate;
+            }
+        }
+        if (session.Closed.IsCompleted)
+        {
+            await CloseSessionAsync().ConfigureAwait(false);
+        }
+        return await DecideAsync().ConfigureAwait(false);
+    }
+
+    private async Task<AgentState> RotateAsync(CancellationToken ct)
+    {
+        using (var current = Store.LoadCurrent()!)
+        {
+            await RenewAsync(current, ct).ConfigureAwait(false);
+        }
+        return await DecideAsync().ConfigureAwait(false);
+    }
+
     /// <summary>Proves the pending identity by connecting with it: promoted on success, discarded when refused.</summary>
-    private async Task<IBrokerSession?> ProvePendingAsync(CancellationToken ct)
+    private async Task<AgentState> ProvePendingAsync(CancellationToken ct)
     {
         var backoff = new Backoff(_options.BackoffInitial, _options.BackoffMax);
-        while (true)
+        var proven = await Retry.UntilDoneAsync(async () =>
         {
             using var pending = Store.LoadPending();
             if (pending is null)
@@ -179,10 +203,33 @@ public sealed class DeviceAgent
             }
             catch (Exception e) when (IsTransient(e, ct))
             {
-                var wait = backoff.Next();
-                _logger.LogWarning("Cannot prove the new certificate {Serial} yet ({Error}); retrying in {Delay:0.00} s", pending.Serial, e.Message, wait.TotalSeconds);
-                await Task.Delay(wait, _clock, ct).ConfigureAwait(false);
+                throw new PendingNotProvenException(pending.Serial, e);
             }
+        }, (e, wait) =>
+        {
+            if (e is not PendingNotProvenException notYet)
+            {
+                return null;
+            }
+            var delay = wait.Next();
+            _logger.LogWarning("Cannot prove the new certificate {Serial} yet ({Error}); retrying in {Delay:0.00} s",
+                notYet.Serial, notYet.InnerException!.Message, delay.TotalSeconds);
+            return delay;
+        }, backoff, _clock, ct).ConfigureAwait(false);
+        if (proven is not null)
+        {
+            await CloseSessionAsync().ConfigureAwait(false);
+            _session = proven;
+        }
+        return await DecideAsync().ConfigureAwait(false);
+    }
+
+    private async Task CloseSessionAsync()
+    {
+        if (_session is { } session)
+        {
+            _session = null;
+            await session.DisposeAsync().ConfigureAwait(false);
         }
     }
 
@@ -195,12 +242,12 @@ public sealed class DeviceAgent
         try
         {
             using var tls = current.ToTlsCertificate();
-            (key, issued) = await RequestCertificateAsync(EstClient.SimpleReenroll, tls, current.DeviceId, ct).ConfigureAwait(false);
+            (key, issued) = await _requests.RequestAsync(EstClient.SimpleReenroll, tls, current.DeviceId, ct).ConfigureAwait(false);
         }
         catch (EstRefusalException e) when (e.Reason == "certificate_expired")
         {
             _logger.LogWarning("The server says certificate {Serial} has expired ({Detail}): falling back to bootstrap enrollment", current.Serial, e.Detail);
-            await EnrollAsync(ct).ConfigureAwait(false);
+            await EnrollWithBootstrapAsync(ct).ConfigureAwait(false);
             return;
         }
         using var ownedKey = key;
@@ -211,49 +258,25 @@ public sealed class DeviceAgent
             issued.NotAfter.ToUniversalTime());
     }
 
-    /// <summary><c>simpleenroll</c> (or <c>serverkeygen</c>) with the bootstrap certificate.</summary>
-    private async Task EnrollAsync(CancellationToken ct)
+    /// <summary><c>simpleenroll</c> (or <c>serverkeygen</c>) with the bootstrap certificate; the result is staged.</summary>
+    private async Task<AgentState> EnrollAsync(CancellationToken ct)
+    {
+        await EnrollWithBootstrapAsync(ct).ConfigureAwait(false);
+        return await DecideAsync().ConfigureAwait(false);
+    }
+
+    private async Task EnrollWithBootstrapAsync(CancellationToken ct)
     {
         using var bootstrap = LoadBootstrap();
         using var tls = X509CertificateLoader.LoadPkcs12(bootstrap.Export(X509ContentType.Pkcs12), null);
         var deviceId = BootstrapDeviceId(bootstrap);
         _logger.LogInformation("Enrolling device {DeviceId} with bootstrap certificate {Thumbprint}", deviceId, bootstrap.Thumbprint);
-        var (key, issued) = await RequestCertificateAsync(EstClient.SimpleEnroll, tls, deviceId, ct).ConfigureAwait(false);
+        var (key, issued) = await _requests.RequestAsync(EstClient.SimpleEnroll, tls, deviceId, ct).ConfigureAwait(false);
         using var ownedKey = key;
         using var owned = issued;
         await StageAsync(key, issued, ct).ConfigureAwait(false);
         _logger.LogInformation("Enrolled: certificate {Serial} for {DeviceId} valid until {NotAfter:u}", issued.SerialNumber.ToLowerInvariant(), deviceId,
             issued.NotAfter.ToUniversalTime());
-    }
-
-    /// <summary>A new key and its certificate: the key made here and sent as a CSR to <paramref name="operation"/>, or,
-    /// with <see cref="AgentOptions.ServerKeyGeneration"/>, made by the server through <c>serverkeygen</c>.</summary>
-    private async Task<(ECDsa Key, X509Certificate2 Certificate)> RequestCertificateAsync(string operation, X509Certificate2 tls, DeviceId deviceId,
-        CancellationToken ct)
-    {
-        if (_options.ServerKeyGeneration)
-        {
-            // RFC 7030 §4.4.1: the server ignores the CSR's key and signature, so the client key signs it and no key is made here.
-            _logger.LogInformation("Asking the server to make the new key (serverkeygen): this device makes none");
-            var placeholder = PlaceholderCsr(deviceId, tls);
-            _checkpoint?.Invoke("rotation.key");
-            return await WithBackoffAsync(EstClient.ServerKeyGen, () => _est.ServerKeyGenAsync(tls, placeholder, ct), ct).ConfigureAwait(false);
-        }
-        var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        try
-        {
-            var csr = Csr(deviceId, key);
-            _checkpoint?.Invoke("rotation.key");
-            var issued = await WithBackoffAsync(operation, () => operation == EstClient.SimpleEnroll
-                ? _est.SimpleEnrollAsync(tls, csr, ct)
-                : _est.SimpleReenrollAsync(tls, csr, ct), ct).ConfigureAwait(false);
-            return (key, issued);
-        }
-        catch
-        {
-            key.Dispose();
-            throw;
-        }
     }
 
     private X509Certificate2 LoadBootstrap()
@@ -271,7 +294,7 @@ public sealed class DeviceAgent
 
     private async Task StageAsync(ECDsa key, X509Certificate2 issued, CancellationToken ct)
     {
-        var chain = await WithBackoffAsync("cacerts", () => _est.GetCaCertsAsync(ct), ct).ConfigureAwait(false);
+        var chain = await _requests.CaCertsAsync(ct).ConfigureAwait(false);
         if (!_trust.Verifies(issued, chain, new DateTimeOffset(issued.NotBefore.ToUniversalTime()).AddSeconds(1)))
         {
             throw new AgentStoppedException($"The issued certificate {issued.SerialNumber} does not chain to the trust bundle {_options.TrustBundlePath}.");
@@ -283,79 +306,20 @@ public sealed class DeviceAgent
         }
     }
 
-    private async Task<T> WithBackoffAsync<T>(string operation, Func<Task<T>> call, CancellationToken ct)
-    {
-        var backoff = new Backoff(_options.BackoffInitial, _options.BackoffMax);
-        while (true)
-        {
-            TimeSpan wait;
-            try
-            {
-                return await call().ConfigureAwait(false);
-            }
-            catch (EstRefusalException e) when (e.IsFinal)
-            {
-                _logger.LogCritical("EST {Operation} refused: {Reason}: {Detail}. The agent stops; an operator must re-provision this device",
-                    operation, e.Reason, e.Detail);
-                throw new AgentStoppedException($"EST {operation} refused: {e.Reason}: {e.Detail} The agent stops; an operator must re-provision this device.", e);
-            }
-            catch (EstRefusalException e) when (e.IsPending)
-            {
-                wait = e.RetryAfter is { } after && after > TimeSpan.Zero ? after : backoff.Next();
-                _logger.LogInformation("EST {Operation}: enrollment waits for an operator's approval; asking again in {Delay:0.00} s", operation, wait.TotalSeconds);
-            }
-            catch (EstRefusalException e) when (e.Reason != "certificate_expired")
-            {
-                wait = backoff.Next();
-                _logger.LogWarning("EST {Operation} refused ({Status} {Reason}): {Detail}; retrying in {Delay:0.00} s", operation, (int)e.Status, e.Reason, e.Detail, wait.TotalSeconds);
-            }
-            catch (Exception e) when (e is not EstRefusalException && IsTransient(e, ct))
-            {
-                wait = backoff.Next();
-                _logger.LogWarning("EST {Operation} failed: {Error}; retrying in {Delay:0.00} s", operation, e.Message, wait.TotalSeconds);
-            }
-            await Task.Delay(wait, _clock, ct).ConfigureAwait(false);
-        }
-    }
-
-    private static bool IsTransient(Exception e, CancellationToken ct) =>
+    internal static bool IsTransient(Exception e, CancellationToken ct) =>
         !ct.IsCancellationRequested && e is HttpRequestException or IOException or TimeoutException or FormatException
             or System.Net.Sockets.SocketException or OperationCanceledException or MQTTnet.Exceptions.MqttCommunicationException
             or System.Security.Authentication.AuthenticationException;
-
-    private static byte[] Csr(DeviceId deviceId, ECDsa key) =>
-        new CertificateRequest(Subject(deviceId), key, HashAlgorithmName.SHA256).CreateSigningRequest();
-
-    private static byte[] PlaceholderCsr(DeviceId deviceId, X509Certificate2 withKey)
-    {
-        using var ec = withKey.GetECDsaPrivateKey();
-        if (ec is not null)
-        {
-            return Csr(deviceId, ec);
-        }
-        using var rsa = withKey.GetRSAPrivateKey()
-            ?? throw new AgentConfigurationException($"The key of certificate {withKey.Subject} is neither ECDSA nor RSA.");
-        return new CertificateRequest(Subject(deviceId), rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1).CreateSigningRequest();
-    }
-
-    private static X500DistinguishedName Subject(DeviceId deviceId)
-    {
-        var subject = new X500DistinguishedNameBuilder();
-        subject.AddCommonName(deviceId.Value);
-        return subject.Build();
-    }
 
     /// <summary>The device id of the bootstrap certificate, read with the service's rule from the configured attribute.</summary>
     private DeviceId BootstrapDeviceId(X509Certificate2 bootstrap) =>
         BootstrapIdentity.TryReadDeviceId(bootstrap, _options.DeviceIdField, out var id) ? id
             : throw new AgentConfigurationException(
                 $"The bootstrap certificate's subject {BootstrapIdentity.FieldName(_options.DeviceIdField)} ({bootstrap.Subject}) holds no valid device id.");
+}
 
-    private static async Task DisposeAsync(IBrokerSession? session)
-    {
-        if (session is not null)
-        {
-            await session.DisposeAsync().ConfigureAwait(false);
-        }
-    }
+/// <summary>The pending identity could not be proven for a reason that may pass (the broker unreachable).</summary>
+internal sealed class PendingNotProvenException(string serial, Exception inner) : Exception(inner.Message, inner)
+{
+    public string Serial { get; } = serial;
 }
