@@ -23,15 +23,21 @@ public static class DeviceEndpoints
         devices.MapPost("/", Register).RequireAuthorization(OperatorRole.CanChange);
         devices.MapPost("/import", Import).RequireAuthorization(OperatorRole.CanChange).Accepts<string>("text/csv");
         devices.MapPost("/{id}/suspend", (string id, HttpContext http, DeviceLifecycle lifecycle, CancellationToken ct) =>
-            ChangeAsync(id, http, (d, actor, source) => lifecycle.SuspendAsync(d, actor, source, ct))).RequireAuthorization(OperatorRole.CanChange);
+            DeviceRoute.ChangeAsync(id, http, (d, actor, source) => lifecycle.SuspendAsync(d, actor, source, ct), WrongState(id)))
+            .RequireAuthorization(OperatorRole.CanChange);
         devices.MapPost("/{id}/reinstate", (string id, HttpContext http, DeviceLifecycle lifecycle, CancellationToken ct) =>
-            ChangeAsync(id, http, (d, actor, source) => lifecycle.ReinstateAsync(d, actor, source, ct))).RequireAuthorization(OperatorRole.CanChange);
+            DeviceRoute.ChangeAsync(id, http, (d, actor, source) => lifecycle.ReinstateAsync(d, actor, source, ct), WrongState(id)))
+            .RequireAuthorization(OperatorRole.CanChange);
         devices.MapPost("/{id}/allow-reprovision", (string id, HttpContext http, DeviceLifecycle lifecycle, CancellationToken ct) =>
-            ChangeAsync(id, http, (d, actor, source) => lifecycle.AllowReprovisionAsync(d, actor, source, ct), "it cannot be re-provisioned"))
+            DeviceRoute.ChangeAsync(id, http, (d, actor, source) => lifecycle.AllowReprovisionAsync(d, actor, source, ct),
+                WrongState(id, "; it cannot be re-provisioned")))
             .RequireAuthorization(OperatorRole.CanChange);
         devices.MapPost("/{id}/revoke", Revoke).RequireAuthorization(OperatorRole.CanChange);
         devices.MapPost("/{id}/renew", Renew).RequireAuthorization(OperatorRole.CanChange);
     }
+
+    private static Func<DeviceState, ProblemDetails> WrongState(string id, string why = "") =>
+        state => Problems.Conflict($"Device '{id}' is {state.Name()}{why}.", "wrong_state");
 
     private static async Task<Results<Ok<Page<DeviceView>>, ProblemHttpResult>> List(
         IotPkiDbContext db, CancellationToken ct, string? state = null, string? manufacturer = null,
@@ -172,23 +178,5 @@ public static class DeviceEndpoints
             return TypedResults.Problem(Problems.Conflict($"Device '{id}' is {change.Device!.State.Name()}; only an active device can renew.", "wrong_state"));
         }
         return TypedResults.Accepted($"/api/v1/devices/{id}", new RenewRequestedView(deviceId, notice.Topic, change.Device!.Online));
-    }
-
-    /// <summary>One operator transition: the id parsed at the edge, the change made by the lifecycle, its refusal as a problem.</summary>
-    private static async Task<Results<Ok<StateChangeView>, ProblemHttpResult>> ChangeAsync(
-        string id, HttpContext http, Func<DeviceId, string, string?, Task<DeviceChange>> change, string? wrongStateDetail = null)
-    {
-        if (DeviceRoute.Parse(id) is not { } deviceId)
-        {
-            return TypedResults.Problem(Problems.UnknownDevice(id));
-        }
-        var result = await change(deviceId, CallerIdentity.Actor(http.User), http.Connection.RemoteIpAddress?.ToString());
-        return result.Refusal switch
-        {
-            null => TypedResults.Ok(new StateChangeView(deviceId, result.Device!.State)),
-            DeviceChangeRefusal.UnknownDevice => TypedResults.Problem(Problems.UnknownDevice(id)),
-            _ => TypedResults.Problem(Problems.Conflict(
-                $"Device '{id}' is {result.Device!.State.Name()}" + (wrongStateDetail is null ? "." : $"; {wrongStateDetail}."), "wrong_state")),
-        };
     }
 }

@@ -27,19 +27,7 @@ public static class EnrollmentEndpoints
             DecideAsync(id, http, (d, actor, source) => lifecycle.RejectAsync(d, actor, source, ct))).RequireAuthorization(OperatorRole.CanChange);
     }
 
-    private static async Task<Results<Ok<StateChangeView>, ProblemHttpResult>> DecideAsync(
-        string id, HttpContext http, Func<DeviceId, string, string?, Task<DeviceChange>> decide)
-    {
-        if (DeviceRoute.Parse(id) is not { } deviceId)
-        {
-            return TypedResults.Problem(Problems.UnknownDevice(id));
-        }
-        var result = await decide(deviceId, CallerIdentity.Actor(http.User), http.Connection.RemoteIpAddress?.ToString());
-        return result.Refusal switch
-        {
-            null => TypedResults.Ok(new StateChangeView(deviceId, result.Device!.State)),
-            DeviceChangeRefusal.UnknownDevice => TypedResults.Problem(Problems.UnknownDevice(id)),
-            _ => TypedResults.Problem(Problems.Conflict($"Device '{id}' is {result.Device!.State.Name()}, not pending.", "not_pending")),
-        };
-    }
+    private static Task<Results<Ok<StateChangeView>, ProblemHttpResult>> DecideAsync(
+        string id, HttpContext http, Func<DeviceId, string, string?, Task<DeviceChange>> decide) =>
+        DeviceRoute.ChangeAsync(id, http, decide, state => Problems.Conflict($"Device '{id}' is {state.Name()}, not pending.", "not_pending"));
 }
