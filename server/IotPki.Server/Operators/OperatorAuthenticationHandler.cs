@@ -16,7 +16,7 @@ namespace IotPki.Server.Operators;
 /// authorization refuses them; bootstrap and foreign certificates do not authenticate at all.</summary>
 public sealed class OperatorAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder,
-    PkiState pki, TimeProvider clock)
+    PkiState pki, IotPkiDbContext db, TimeProvider clock)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "OperatorCertificate";
@@ -43,7 +43,6 @@ public sealed class OperatorAuthenticationHandler(
         {
             return Fail("untrusted_certificate", $"The client certificate does not validate: {verdict}.");
         }
-        var db = Context.RequestServices.GetRequiredService<IotPkiDbContext>();
         var status = await StatusBySerial(db, CertificateIdentifiers.Serial(certificate));
         if (status != CertificateStatus.Valid)
         {
@@ -78,7 +77,6 @@ public sealed class OperatorAuthenticationHandler(
 
     private async Task RefuseAsync(int status, string reason, string detail)
     {
-        var db = Context.RequestServices.GetRequiredService<IotPkiDbContext>();
         AuditLog.Add(db, clock.GetUtcNow(), "api.refused", CallerIdentity.Actor(Context.User),
             sourceAddress: Context.Connection.RemoteIpAddress?.ToString(),
             detail: $"{Context.Request.Method} {Context.Request.Path}: {reason}");

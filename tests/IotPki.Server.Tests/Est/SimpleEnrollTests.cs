@@ -37,7 +37,9 @@ public sealed class SimpleEnrollTests(ServerFixture server) : IClassFixture<Serv
         var device = await server.WithDbAsync(db => db.Devices.AsNoTracking().SingleAsync(d => d.Id == DeviceId.Parse("enroll-0001")));
         Assert.Equal(DeviceState.Active, device.State);
         Assert.Equal(CertificateIdentifiers.Thumbprint(bootstrap), device.BootstrapThumbprint);
-        Assert.True(await server.WithDbAsync(db => db.AuditEvents.AnyAsync(a => a.Action == "certificate.issued" && a.DeviceId == DeviceId.Parse("enroll-0001"))));
+        var issuedRow = await server.WithDbAsync(db => db.AuditEvents.AsNoTracking()
+            .SingleAsync(a => a.Action == "certificate.issued" && a.DeviceId == DeviceId.Parse("enroll-0001")));
+        Assert.Equal("device:enroll-0001", issuedRow.Actor);
     }
 
     [Fact]

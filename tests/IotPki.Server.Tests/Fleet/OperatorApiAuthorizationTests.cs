@@ -86,6 +86,16 @@ public sealed class OperatorApiAuthorizationTests(OperatorApiAuthorizationTests.
     }
 
     [Fact]
+    public async Task A_device_refused_by_the_api_is_audited_by_its_device_name()
+    {
+        Assert.Equal(HttpStatusCode.Forbidden, await SendAsync(server.Device, "GET", "/api/v1/devices/actor-check-1"));
+
+        var row = await server.WithDbAsync(db => db.AuditEvents.AsNoTracking()
+            .SingleAsync(a => a.Action == "api.refused" && a.Detail == "GET /api/v1/devices/actor-check-1: forbidden"));
+        Assert.Equal("device:authz-dev1", row.Actor);
+    }
+
+    [Fact]
     public async Task A_refusal_is_a_problem_document_with_a_reason()
     {
         using var client = OperatorClient.Create(server, server.Device);
