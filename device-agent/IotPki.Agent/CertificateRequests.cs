@@ -65,6 +65,11 @@ internal sealed class CertificateRequests(AgentOptions options, EstClient est, I
                 logger.LogCritical("EST {Operation} refused: {Reason}: {Detail}. The agent stops; an operator must re-provision this device",
                     operation, e.Reason, e.Detail);
                 return null;
+            case EstRefusalException e when e.IsSuspended:
+                // Not final: a reinstated device must come back without a hand on it. Ask at the slowest pace.
+                logger.LogWarning("EST {Operation}: the device is suspended ({Detail}); asking again in {Delay:0} s", operation, e.Detail,
+                    options.BackoffMax.TotalSeconds);
+                return options.BackoffMax;
             case EstRefusalException e when e.IsPending:
                 var after = e.RetryAfter is { } retryAfter && retryAfter > TimeSpan.Zero ? retryAfter : backoff.Next();
                 logger.LogInformation("EST {Operation}: enrollment waits for an operator's approval; asking again in {Delay:0.00} s", operation, after.TotalSeconds);

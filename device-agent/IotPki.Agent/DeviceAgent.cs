@@ -155,6 +155,15 @@ public sealed class DeviceAgent
             ct.ThrowIfCancellationRequested();
             if (woke == session.RenewRequested)
             {
+                var ask = await session.RenewRequested.ConfigureAwait(false);
+                var wait = ask.Delay(_clock.GetUtcNow());
+                if (wait > TimeSpan.Zero)
+                {
+                    _logger.LogInformation("Renew command received: rotating certificate {Serial} in {Delay:0.0} s (jitter {Jitter:0} s)",
+                        current.Serial, wait.TotalSeconds, ask.Jitter.TotalSeconds);
+                    // The session may end meanwhile: rotating does not need it.
+                    await Task.Delay(wait, _clock, ct).ConfigureAwait(false);
+                }
                 _logger.LogInformation("Rotating certificate {Serial} on the server's renew command", current.Serial);
                 return AgentState.Rotate;
             }

@@ -6,8 +6,9 @@ namespace IotPki.Agent;
 public sealed class EstRefusalException(HttpStatusCode status, string reason, string detail, TimeSpan? retryAfter = null)
     : Exception($"EST refused ({(int)status} {reason}): {detail}")
 {
-    /// <summary>Reasons after which retrying cannot help: the device or its certificate is revoked or blocked.</summary>
-    private static readonly HashSet<string> Final = ["certificate_revoked", "device_revoked", "device_blocked", "device_suspended"];
+    /// <summary>Reasons after which retrying cannot help: the device or its certificate is revoked or blocked, or a
+    /// newer certificate of this device is in use elsewhere (this one is a clone's or a stale copy).</summary>
+    private static readonly HashSet<string> Final = ["certificate_revoked", "device_revoked", "device_blocked", "superseded"];
 
     public HttpStatusCode Status { get; } = status;
     public string Reason { get; } = reason;
@@ -16,6 +17,8 @@ public sealed class EstRefusalException(HttpStatusCode status, string reason, st
 
     /// <summary>True when the agent must stop instead of retrying.</summary>
     public bool IsFinal => Final.Contains(Reason);
+    /// <summary>An operator suspended the device: it waits, asking slowly, until it is reinstated.</summary>
+    public bool IsSuspended => Reason == "device_suspended";
     /// <summary>202: the enrollment waits for an operator's approval.</summary>
     public bool IsPending => Status == HttpStatusCode.Accepted;
 }

@@ -11,7 +11,7 @@ public interface IBrokerConnector
 /// <c>devices/&lt;id&gt;/commands/renew</c> and <see cref="Closed"/> when the connection drops.</summary>
 public interface IBrokerSession : IAsyncDisposable
 {
-    Task RenewRequested { get; }
+    Task<RenewAsk> RenewRequested { get; }
     Task Closed { get; }
 }
 

@@ -19,8 +19,8 @@ public sealed class LocalVerificationConnector(TrustBundle trust, TimeProvider c
 
     private sealed class Session : IBrokerSession
     {
-        private readonly TaskCompletionSource _never = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        public Task RenewRequested => _never.Task;
+        private readonly TaskCompletionSource<RenewAsk> _never = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public Task<RenewAsk> RenewRequested => _never.Task;
         public Task Closed => _never.Task;
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }

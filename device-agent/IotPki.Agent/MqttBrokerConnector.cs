@@ -72,7 +72,7 @@ public sealed class MqttBrokerConnector(Uri brokerUrl, TrustBundle trust, ILogge
     {
         private readonly IMqttClient _client;
         private readonly X509Certificate2 _certificate;
-        private readonly TaskCompletionSource _renew = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource<RenewAsk> _renew = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public Session(IMqttClient client, X509Certificate2 certificate, string renewTopic, ILogger logger)
@@ -85,7 +85,7 @@ public sealed class MqttBrokerConnector(Uri brokerUrl, TrustBundle trust, ILogge
                 if (e.ApplicationMessage.Topic == RenewTopic)
                 {
                     logger.LogInformation("Renew command received on {Topic}", RenewTopic);
-                    _renew.TrySetResult();
+                    _renew.TrySetResult(RenewAsk.Parse(System.Buffers.BuffersExtensions.ToArray(e.ApplicationMessage.Payload)));
                 }
                 return Task.CompletedTask;
             };
@@ -101,7 +101,7 @@ public sealed class MqttBrokerConnector(Uri brokerUrl, TrustBundle trust, ILogge
         }
 
         public string RenewTopic { get; }
-        public Task RenewRequested => _renew.Task;
+        public Task<RenewAsk> RenewRequested => _renew.Task;
         public Task Closed => _closed.Task;
 
         public async ValueTask DisposeAsync()

@@ -33,6 +33,7 @@ public static class AdminCommandLine
         root.Add(Devices(console));
         root.Add(Enrollments(console));
         root.Add(Audit(console));
+        root.Add(RenewCampaign(console));
         return root;
     }
 
@@ -67,18 +68,20 @@ public static class AdminCommandLine
         var expiring = new Option<DateTimeOffset?>("--expiring-before");
         var limit = new Option<int>("--limit") { DefaultValueFactory = _ => 100 };
         var after = new Option<string?>("--after");
-        var list = new Command("list", "List devices.") { state, manufacturer, expiring, limit, after };
+        var renewal = new Option<string?>("--renewal") { Description = "scheduled, asked, renewed, at-risk or expired" };
+        var list = new Command("list", "List devices.") { state, manufacturer, expiring, limit, after, renewal };
         list.SetAction(async (parse, ct) =>
         {
             var query = Query(("state", parse.GetValue(state)), ("manufacturer", parse.GetValue(manufacturer)),
                 ("expiringBefore", parse.GetValue(expiring)?.ToString("O", CultureInfo.InvariantCulture)),
-                ("limit", parse.GetValue(limit).ToString(CultureInfo.InvariantCulture)), ("after", parse.GetValue(after)));
+                ("limit", parse.GetValue(limit).ToString(CultureInfo.InvariantCulture)), ("after", parse.GetValue(after)),
+                ("renewal", parse.GetValue(renewal)));
             var page = await Api(parse).DevicesAsync(query, ct);
-            var table = new Table().AddColumns("Device", "Manufacturer", "State", "Online", "Last seen", "Certificate expires");
+            var table = new Table().AddColumns("Device", "Manufacturer", "State", "Online", "Last seen", "Certificate expires", "Renewal");
             foreach (var d in page.Items)
             {
                 table.AddRow(Markup.Escape(d.Id), Markup.Escape(d.Manufacturer), StateMarkup(d.State), d.Online ? "yes" : "no",
-                    Time(d.LastSeenAt), Time(d.CertificateExpiresAt));
+                    Time(d.LastSeenAt), Time(d.CertificateExpiresAt), StateMarkup(d.Renewal ?? "-"));
             }
             console.Write(table);
             if (page.Next is not null)
@@ -198,6 +201,39 @@ public static class AdminCommandLine
         return audit;
     }
 
+    /// <summary><c>renew --manufacturer NAME | --issued-before DATE | --all [--within DURATION] [--wait]</c>: a campaign
+    /// that re-keys a population through the server's planner and rate limit; with --wait, a progress line until done.</summary>
+    private static Command RenewCampaign(IAnsiConsole console)
+    {
+        var manufacturer = new Option<string?>("--manufacturer");
+        var issuedBefore = new Option<DateTimeOffset?>("--issued-before");
+        var all = new Option<bool>("--all");
+        var within = new Option<TimeSpan?>("--within") { Description = "spread the asks over this (default 1 day), e.g. 02:00:00" };
+        var wait = new Option<bool>("--wait") { Description = "follow the campaign until every device has renewed" };
+        var command = new Command("renew", "Re-key a population: a manufacturer's devices, certificates issued before a date, or all.")
+            { manufacturer, issuedBefore, all, within, wait };
+        command.SetAction(async (parse, ct) =>
+        {
+            var api = Api(parse);
+            var campaign = await api.StartCampaignAsync(new
+            {
+                manufacturer = parse.GetValue(manufacturer),
+                issuedBefore = parse.GetValue(issuedBefore),
+                all = parse.GetValue(all),
+                within = parse.GetValue(within),
+            }, ct);
+            console.MarkupLine($"campaign {campaign.Id}: {Markup.Escape(campaign.Population)}, {campaign.Devices} device(s) within {campaign.Within}");
+            while (parse.GetValue(wait) && !campaign.Done)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(2), ct);
+                campaign = await api.CampaignAsync(campaign.Id, ct);
+                console.MarkupLine($"campaign {campaign.Id}: {campaign.Asked}/{campaign.Devices} asked, {campaign.Renewed}/{campaign.Devices} renewed, {campaign.AtRiskOrExpired} at risk or expired");
+            }
+            return Ok;
+        });
+        return command;
+    }
+
     private static Command Action(string name, string description, string verb, IAnsiConsole console, string prefix = "/api/v1/devices")
     {
         var id = new Argument<string>("id");
@@ -223,8 +259,8 @@ public static class AdminCommandLine
     private static string StateMarkup(string state) => state switch
     {
         "active" or "valid" => $"[green]{state}[/]",
-        "revoked" or "blocked" => $"[red]{state}[/]",
-        "suspended" or "pending" => $"[yellow]{state}[/]",
+        "revoked" or "blocked" or "expired" => $"[red]{state}[/]",
+        "suspended" or "pending" or "at-risk" => $"[yellow]{state}[/]",
         _ => Markup.Escape(state),
     };
 }

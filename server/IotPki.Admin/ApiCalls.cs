@@ -14,6 +14,14 @@ public sealed class ApiCalls(HttpClient http)
     public Task<PageOf<DeviceRow>> PendingAsync(CancellationToken ct) => GetAsync<PageOf<DeviceRow>>("/api/v1/enrollments/pending?limit=1000", ct);
     public Task<PageOf<AuditRow>> AuditAsync(string query, CancellationToken ct) => GetAsync<PageOf<AuditRow>>($"/api/v1/audit{query}", ct);
 
+    public Task<CampaignRow> CampaignAsync(long id, CancellationToken ct) => GetAsync<CampaignRow>($"/api/v1/renewals/campaigns/{id}", ct);
+
+    public async Task<CampaignRow> StartCampaignAsync(object request, CancellationToken ct)
+    {
+        using var response = await SendAsync(HttpMethod.Post, "/api/v1/renewals/campaigns", JsonContent.Create(request), ct, keep: true);
+        return (await response!.Content.ReadFromJsonAsync<CampaignRow>(Json, ct))!;
+    }
+
     public Task PostAsync(string path, object? body, CancellationToken ct) => SendAsync(HttpMethod.Post, path, body is null ? null : JsonContent.Create(body), ct);
 
     public async Task<ImportResult> ImportChunkAsync(string manufacturer, string csv, int firstLine, CancellationToken ct)

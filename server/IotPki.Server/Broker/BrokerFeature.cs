@@ -83,7 +83,7 @@ public static class BrokerFeature
                     sessions.Add(who.Serial, args.ClientId);
                     if (who.Device is { } device)
                     {
-                        presence.Connected(device);
+                        presence.Connected(device, who.Serial);
                     }
                 }
                 return Task.CompletedTask;
@@ -101,6 +101,15 @@ public static class BrokerFeature
                     {
                         presence.Disconnected(device);
                     }
+                }
+                return Task.CompletedTask;
+            };
+            server.ClientSubscribedTopicAsync += args =>
+            {
+                if (args.SessionItems[BrokerIdentity.SessionKey] is BrokerIdentity { Device: { } device } who
+                    && args.TopicFilter.Topic.StartsWith($"devices/{device.Value}/commands/", StringComparison.Ordinal))
+                {
+                    presence.ListeningForCommands(device, who.Serial);
                 }
                 return Task.CompletedTask;
             };

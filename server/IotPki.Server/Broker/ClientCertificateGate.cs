@@ -40,9 +40,9 @@ public sealed class ClientCertificateGate(PkiState pki, RevokedSet revoked, Brok
             audit.Refused("not_a_device_certificate", Actor(), null, source, $"{certificate.Subject}: neither an operational nor a service certificate");
             return false;
         }
-        if (revoked.IsRevoked(identity.Serial))
+        if (revoked.RefusalOf(identity.Serial) is { } refusal)
         {
-            audit.Refused("certificate_revoked", identity.ToString(), identity.Device, source, $"serial {identity.Serial}");
+            audit.Refused(refusal, identity.ToString(), identity.Device, source, $"serial {identity.Serial}");
             return false;
         }
         if (identity.Device is { } device && revoked.BarredState(device) is { } state)

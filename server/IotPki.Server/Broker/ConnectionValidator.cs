@@ -24,9 +24,10 @@ public sealed class ConnectionValidator(PkiState pki, RevokedSet revoked, Broker
         {
             return Refuse(args, MqttConnectReasonCode.ServerBusy, "too_many_connections", identity.ToString(), null, source, $"{options.Value.MaxConnections} connections");
         }
-        if (revoked.IsRevoked(identity.Serial) || (identity.Device is { } device && revoked.BarredState(device) is not null))
+        var refusal = revoked.RefusalOf(identity.Serial);
+        if (refusal is not null || (identity.Device is { } device && revoked.BarredState(device) is not null))
         {
-            return Refuse(args, MqttConnectReasonCode.NotAuthorized, "certificate_revoked", identity.ToString(), identity.Device, source, $"serial {identity.Serial}");
+            return Refuse(args, MqttConnectReasonCode.NotAuthorized, refusal ?? RevokedSet.Revoked, identity.ToString(), identity.Device, source, $"serial {identity.Serial}");
         }
         if (string.IsNullOrEmpty(args.ClientId))
         {

@@ -1,47 +1,101 @@
 using System.Threading.Channels;
 using IotPki.Identity;
 using IotPki.Server.Data;
+using IotPki.Server.Devices;
 using Microsoft.EntityFrameworkCore;
+using Npgsql;
 
 namespace IotPki.Server.Broker;
 
-/// <summary>Device online state and last-seen time: one write per connect and per disconnect, none per message,
-/// done off the connection's path.</summary>
+/// <summary>Device online state and last-seen time, off the connection's path: changes are coalesced per device (only
+/// the latest matters, none is dropped however many arrive) and written in one statement per batch, each device with
+/// its own time. A connect also tells the device lifecycle what it proves (older certificates superseded), and a
+/// device's subscription to its commands lets a renewal that came due while it was offline be asked now.</summary>
 public sealed partial class Presence(IServiceScopeFactory scopes, TimeProvider clock, ILogger<Presence> logger) : BackgroundService
 {
-    private readonly Channel<(DeviceId DeviceId, bool Online, DateTimeOffset At)> _changes =
-        Channel.CreateBounded<(DeviceId, bool, DateTimeOffset)>(new BoundedChannelOptions(100_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+    private const int BatchSize = 1000;
 
-    public void Connected(DeviceId deviceId) => _changes.Writer.TryWrite((deviceId, true, clock.GetUtcNow()));
-    public void Disconnected(DeviceId deviceId) => _changes.Writer.TryWrite((deviceId, false, clock.GetUtcNow()));
+    private readonly Lock _lock = new();
+    private Dictionary<DeviceId, Change> _pending = [];
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    private readonly record struct Change(bool Online, DateTimeOffset At, string? Serial, bool Listening);
+
+    public void Connected(DeviceId deviceId, string serial) => Record(deviceId, new Change(true, clock.GetUtcNow(), serial, false));
+    public void Disconnected(DeviceId deviceId) => Record(deviceId, new Change(false, clock.GetUtcNow(), null, false));
+
+    /// <summary>The device subscribed to its commands: a renewal that came due while it was offline can be asked now.</summary>
+    public void ListeningForCommands(DeviceId deviceId, string serial) => Record(deviceId, new Change(true, clock.GetUtcNow(), serial, true));
+
+    private void Record(DeviceId deviceId, Change change)
+    {
+        lock (_lock)
+        {
+            // A connect followed by its subscription is one change that does both.
+            _pending[deviceId] = _pending.TryGetValue(deviceId, out var earlier) && earlier.Online && change.Online
+                ? change with { Listening = change.Listening || earlier.Listening }
+                : change;
+        }
+        _wake.Writer.TryWrite(true);
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        while (await _changes.Reader.WaitToReadAsync(stoppingToken))
+        while (await _wake.Reader.WaitToReadAsync(stoppingToken))
         {
-            // Only the latest change per device matters.
-            var latest = new Dictionary<DeviceId, (bool Online, DateTimeOffset At)>();
-            while (latest.Count < 1000 && _changes.Reader.TryRead(out var change))
+            _wake.Reader.TryRead(out _);
+            Dictionary<DeviceId, Change> batch;
+            lock (_lock)
             {
-                latest[change.DeviceId] = (change.Online, change.At);
+                batch = _pending;
+                _pending = [];
             }
-            try
+            foreach (var chunk in batch.Chunk(BatchSize))
             {
-                await using var scope = scopes.CreateAsyncScope();
-                var db = scope.ServiceProvider.GetRequiredService<IotPkiDbContext>();
-                foreach (var group in latest.GroupBy(p => p.Value.Online))
+                if (!await WriteAsync(chunk, stoppingToken))
                 {
-                    var ids = group.Select(p => p.Key).ToList();
-                    var online = group.Key;
-                    var at = group.Max(p => p.Value.At);
-                    await db.Devices.Where(d => ids.Contains(d.Id))
-                        .ExecuteUpdateAsync(s => s.SetProperty(d => d.Online, online).SetProperty(d => d.LastSeenAt, at), stoppingToken);
+                    Requeue(chunk);
+                    await Task.Delay(TimeSpan.FromSeconds(1), clock, stoppingToken);
                 }
             }
-            catch (Exception e) when (e is Npgsql.NpgsqlException or InvalidOperationException or DbUpdateException)
+        }
+    }
+
+    /// <summary>Changes a failed write did not record go back, unless a newer one for the device came meanwhile.</summary>
+    private void Requeue(KeyValuePair<DeviceId, Change>[] changes)
+    {
+        lock (_lock)
+        {
+            foreach (var (device, change) in changes)
             {
-                LogFailed(logger, latest.Count, e.Message);
+                _pending.TryAdd(device, change);
             }
+        }
+        _wake.Writer.TryWrite(true);
+    }
+
+    private async Task<bool> WriteAsync(KeyValuePair<DeviceId, Change>[] changes, CancellationToken ct)
+    {
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<IotPkiDbContext>();
+            await db.Database.ExecuteSqlRawAsync("""
+                UPDATE devices d SET "Online" = v.online, "LastSeenAt" = v.at
+                FROM unnest(@ids, @online, @at) AS v(id, online, at) WHERE d."Id" = v.id
+                """, [
+                new NpgsqlParameter("ids", changes.Select(c => c.Key.Value).ToArray()),
+                new NpgsqlParameter("online", changes.Select(c => c.Value.Online).ToArray()),
+                new NpgsqlParameter("at", changes.Select(c => c.Value.At).ToArray())], ct);
+            var lifecycle = scope.ServiceProvider.GetRequiredService<DeviceLifecycle>();
+            await lifecycle.ConnectedAsync([.. changes.Where(c => c.Value.Serial is not null).Select(c => (c.Key, c.Value.Serial!))], ct);
+            await lifecycle.AskRenewalsAsync([.. changes.Where(c => c.Value.Listening).Select(c => c.Key)], onlineOnly: false, DeviceLifecycle.PlannerActor, ct);
+            return true;
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or DbUpdateException)
+        {
+            LogFailed(logger, changes.Length, e.Message);
+            return false;
         }
     }
 

@@ -24,8 +24,8 @@ public sealed partial class RevocationNoticeHandler(
         {
             await ReloadAsync(CancellationToken.None);
         }
-        revoked.Add(notice.Serials, notice.DeviceId, notice.DeviceState);
-        if (notice.DeviceState is DeviceState.Revoked or DeviceState.Suspended || notice.Serials.Length > 0)
+        revoked.Add(notice.Serials, notice.DeviceId, notice.DeviceState, superseded: notice.KeepSessions);
+        if (!notice.KeepSessions && (notice.DeviceState is DeviceState.Revoked or DeviceState.Suspended || notice.Serials.Length > 0))
         {
             try
             {

@@ -5,7 +5,9 @@ using IotPki.Server.Data.Entities;
 namespace IotPki.Server.Cluster;
 
 /// <summary>What a revocation tells every server instance over PostgreSQL NOTIFY (channel <see cref="Channel"/>).</summary>
-public sealed record RevocationNotice(DeviceId? DeviceId, DeviceState? DeviceState, string[] Serials)
+/// <param name="KeepSessions">Superseded certificates: refuse their future connects but close no session (the device's
+/// session is already its newer certificate's, under the same client id).</param>
+public sealed record RevocationNotice(DeviceId? DeviceId, DeviceState? DeviceState, string[] Serials, bool KeepSessions = false)
 {
     public const string Channel = "iotpki_revocation";
 

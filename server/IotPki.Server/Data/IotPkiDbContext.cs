@@ -12,11 +12,14 @@ public sealed class IotPkiDbContext(DbContextOptions<IotPkiDbContext> options) :
     public DbSet<EnrollmentAttempt> EnrollmentAttempts => Set<EnrollmentAttempt>();
     public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
     public DbSet<AuthorityRecord> Authorities => Set<AuthorityRecord>();
+    public DbSet<DeviceRenewal> Renewals => Set<DeviceRenewal>();
+    public DbSet<RenewalCampaign> RenewalCampaigns => Set<RenewalCampaign>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
         configurationBuilder.Properties<DeviceId>().HaveConversion<DeviceIdConverter>();
         configurationBuilder.Properties<DeviceState>().HaveConversion<DeviceStateConverter>();
+        configurationBuilder.Properties<RenewalStatus>().HaveConversion<RenewalStatusConverter>();
     }
 
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>

@@ -3,6 +3,7 @@ using IotPki.Server.Cluster;
 using IotPki.Server.Data;
 using IotPki.Server.Data.Entities;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace IotPki.Server.Devices;
 
@@ -15,7 +16,7 @@ namespace IotPki.Server.Devices;
 ///   registered|active --suspend--> suspended --reinstate--> active (enrolled before) | registered
 ///   any --revoke--> revoked          not revoked|blocked --allow-reprovision--> (same state, bootstrap may enroll again)
 /// </code></summary>
-public sealed class DeviceLifecycle(IotPkiDbContext db, ClusterNotifier cluster, TimeProvider clock)
+public sealed partial class DeviceLifecycle(IotPkiDbContext db, ClusterNotifier cluster, IOptions<RenewalOptions> renewal, TimeProvider clock)
 {
     public Task<DeviceChange> ApproveAsync(DeviceId id, string actor, string? source, CancellationToken ct) =>
         MoveAsync(id, [DeviceState.Pending], _ => DeviceState.Registered, "enrollment.approved", actor, source, notify: false, ct);
@@ -141,7 +142,7 @@ public sealed class DeviceLifecycle(IotPkiDbContext db, ClusterNotifier cluster,
     /// active and records the bootstrap certificate that enrolled it; a renewal leaves the state as it is. Commits
     /// with the certificate row and whatever else the caller added to the unit of work.</summary>
     public async Task IssuedAsync(Device device, CertificateRecord certificate, string? bootstrapThumbprint, string actor, string? source,
-        string detail, CancellationToken ct)
+        string detail, RenewalProfile profile, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         var initial = bootstrapThumbprint is not null;
@@ -154,7 +155,40 @@ public sealed class DeviceLifecycle(IotPkiDbContext db, ClusterNotifier cluster,
         }
         db.Certificates.Add(certificate);
         AuditLog.Add(db, now, initial ? "certificate.issued" : "certificate.renewed", actor, device.Id, source, detail);
+        await ScheduleAsync(device.Id, certificate, initial, profile, now, ct);
         await db.SaveChangesAsync(ct);
+    }
+
+    /// <summary>The manufacturer's certificate profile for the device, <paramref name="defaultLifetime"/> and the
+    /// service's renewal fractions where it sets none.</summary>
+    public async Task<RenewalProfile> ProfileAsync(Device device, TimeSpan defaultLifetime, CancellationToken ct)
+    {
+        var set = await db.Manufacturers.AsNoTracking().Where(m => m.Id == device.ManufacturerId)
+            .Select(m => new { m.OperationalLifetime, m.RenewalWindowStart, m.RenewalAtRisk }).SingleOrDefaultAsync(ct);
+        return new RenewalProfile(set?.OperationalLifetime ?? defaultLifetime,
+            set?.RenewalWindowStart ?? renewal.Value.WindowStart, set?.RenewalAtRisk ?? renewal.Value.AtRisk);
+    }
+
+    /// <summary>The renewal cycle of a new certificate: its window and slot; a renewal is recorded as such.</summary>
+    private async Task ScheduleAsync(DeviceId id, CertificateRecord certificate, bool initial, RenewalProfile profile, DateTimeOffset now, CancellationToken ct)
+    {
+        var window = RenewalWindow.For(id, certificate.Serial, certificate.NotBefore, certificate.NotAfter, profile.WindowStart, profile.AtRisk);
+        var row = await db.Renewals.SingleOrDefaultAsync(r => r.DeviceId == id, ct);
+        if (row is null)
+        {
+            row = new DeviceRenewal { DeviceId = id, CertificateSerial = certificate.Serial };
+            db.Renewals.Add(row);
+        }
+        row.CertificateSerial = certificate.Serial;
+        row.NotBefore = certificate.NotBefore;
+        row.NotAfter = certificate.NotAfter;
+        row.WindowOpensAt = window.OpensAt;
+        row.SlotAt = window.SlotAt;
+        row.AtRiskAt = window.AtRiskAt;
+        row.AskedAt = null;
+        row.AskCount = 0;
+        row.RenewedAt = initial ? null : now;
+        row.Status = initial ? RenewalStatus.Scheduled : RenewalStatus.Renewed;
     }
 
     private async Task<DeviceChange> MoveAsync(DeviceId id, DeviceState[] from, Func<Device, DeviceState> to, string action,

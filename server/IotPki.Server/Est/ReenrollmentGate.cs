@@ -44,6 +44,11 @@ public sealed class ReenrollmentGate(IotPkiDbContext db, PkiState pki, TimeProvi
         {
             return Refuse("certificate_revoked", "The client certificate has been revoked.");
         }
+        if (record.Status == CertificateStatus.Superseded)
+        {
+            return Refuse("superseded",
+                $"Certificate {serial} was replaced by a newer certificate of device '{deviceId}' that has connected: only the newest may renew. A second holder of the old one is a clone?");
+        }
         var device = await db.Devices.SingleOrDefaultAsync(d => d.Id == deviceId, ct);
         if (device is null || device.State != DeviceState.Active)
         {

@@ -41,7 +41,7 @@ public static class DeviceEndpoints
 
     private static async Task<Results<Ok<Page<DeviceView>>, ProblemHttpResult>> List(
         IotPkiDbContext db, CancellationToken ct, string? state = null, string? manufacturer = null,
-        DateTimeOffset? expiringBefore = null, DateTimeOffset? lastSeenBefore = null, string? after = null, int limit = 100)
+        DateTimeOffset? expiringBefore = null, DateTimeOffset? lastSeenBefore = null, string? after = null, int limit = 100, string? renewal = null)
     {
         if (limit is < 1 or > DeviceQuery.MaxLimit)
         {
@@ -56,11 +56,21 @@ public static class DeviceEndpoints
             }
             wanted = parsed;
         }
+        RenewalStatus? renewalStatus = null;
+        if (renewal is not null)
+        {
+            if (!RenewalStatusNames.TryParse(renewal, out var parsedRenewal))
+            {
+                return TypedResults.Problem(Problems.BadRequest(
+                    $"Unknown renewal status '{renewal}': use one of {string.Join(", ", RenewalStatusNames.All.Select(r => r.Name()))}."));
+            }
+            renewalStatus = parsedRenewal;
+        }
         if (!DeviceQuery.TryParseCursor(after, out var cursor))
         {
             return TypedResults.Problem(Problems.BadRequest(DeviceQuery.BadCursor));
         }
-        var page = await new DeviceQuery(wanted, manufacturer, expiringBefore, lastSeenBefore, cursor, limit).RunAsync(db, ct);
+        var page = await new DeviceQuery(wanted, manufacturer, expiringBefore, lastSeenBefore, cursor, limit) { Renewal = renewalStatus }.RunAsync(db, ct);
         return TypedResults.Ok(page);
     }
 
@@ -68,7 +78,7 @@ public static class DeviceEndpoints
     {
         var deviceId = DeviceRoute.Parse(id);
         var device = deviceId is null ? null
-            : await db.Devices.AsNoTracking().Where(d => d.Id == deviceId).Select(DeviceView.From(db.Certificates)).SingleOrDefaultAsync(ct);
+            : await db.Devices.AsNoTracking().Where(d => d.Id == deviceId).Select(DeviceView.From(db.Certificates, db.Renewals)).SingleOrDefaultAsync(ct);
         if (device is null)
         {
             return TypedResults.Problem(Problems.UnknownDevice(id));
@@ -76,7 +86,8 @@ public static class DeviceEndpoints
         var bootstrap = await db.Devices.Where(d => d.Id == deviceId).Select(d => d.BootstrapThumbprint).SingleAsync(ct);
         var certificates = await db.Certificates.AsNoTracking().Where(c => c.DeviceId == deviceId)
             .OrderByDescending(c => c.IssuedAt).Select(CertificateView.FromEntity).ToListAsync(ct);
-        return TypedResults.Ok(new DeviceDetailView(device, bootstrap, certificates));
+        var renewal = await db.Renewals.AsNoTracking().Where(r => r.DeviceId == deviceId).Select(RenewalView.FromEntity).SingleOrDefaultAsync(ct);
+        return TypedResults.Ok(new DeviceDetailView(device, bootstrap, certificates, renewal));
     }
 
     private static async Task<Results<Created<ImportResultView>, ProblemHttpResult>> Register(

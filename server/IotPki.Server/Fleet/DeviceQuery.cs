@@ -10,6 +10,9 @@ public sealed record DeviceQuery(DeviceState? State, string? Manufacturer, DateT
 {
     public const int MaxLimit = 1000;
 
+    /// <summary>Only devices whose renewal cycle stands here (<c>at-risk</c>, <c>expired</c>, …).</summary>
+    public RenewalStatus? Renewal { get; init; }
+
     /// <summary>The <c>after</c> cursor of a request: absent, or the <c>next</c> of an earlier page (a device id).</summary>
     public static bool TryParseCursor(string? after, out DeviceId? cursor)
     {
@@ -48,11 +51,15 @@ public sealed record DeviceQuery(DeviceState? State, string? Manufacturer, DateT
             devices = devices.Where(d => db.Certificates.Any(c => c.DeviceId == d.Id && c.Status == CertificateStatus.Valid && c.NotAfter < expiring)
                 && !db.Certificates.Any(c => c.DeviceId == d.Id && c.Status == CertificateStatus.Valid && c.NotAfter >= expiring));
         }
+        if (Renewal is { } renewal)
+        {
+            devices = devices.Where(d => db.Renewals.Any(r => r.DeviceId == d.Id && r.Status == renewal));
+        }
         if (After is { } after)
         {
             devices = devices.Where(d => d.Id > after);
         }
-        var items = await devices.OrderBy(d => d.Id).Take(Limit + 1).Select(DeviceView.From(db.Certificates)).ToListAsync(ct);
+        var items = await devices.OrderBy(d => d.Id).Take(Limit + 1).Select(DeviceView.From(db.Certificates, db.Renewals)).ToListAsync(ct);
         var next = items.Count > Limit ? items[Limit - 1].Id.Value : null;
         return new Page<DeviceView>(items.Take(Limit).ToList(), next);
     }

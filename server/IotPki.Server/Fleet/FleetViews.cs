@@ -5,11 +5,20 @@ using IotPki.Server.Data.Entities;
 namespace IotPki.Server.Fleet;
 
 public sealed record DeviceView(DeviceId Id, string Manufacturer, DeviceState State, DateTimeOffset RegisteredAt, DateTimeOffset? EnrolledAt,
-    DateTimeOffset? LastSeenAt, bool Online, DateTimeOffset? CertificateExpiresAt)
+    DateTimeOffset? LastSeenAt, bool Online, DateTimeOffset? CertificateExpiresAt, RenewalStatus? Renewal)
 {
-    public static Expression<Func<Device, DeviceView>> From(IQueryable<CertificateRecord> certificates) => d => new DeviceView(
+    public static Expression<Func<Device, DeviceView>> From(IQueryable<CertificateRecord> certificates, IQueryable<DeviceRenewal> renewals) => d => new DeviceView(
         d.Id, d.Manufacturer!.Name, d.State, d.RegisteredAt, d.EnrolledAt, d.LastSeenAt, d.Online,
-        certificates.Where(c => c.DeviceId == d.Id && c.Status == CertificateStatus.Valid).Max(c => (DateTimeOffset?)c.NotAfter));
+        certificates.Where(c => c.DeviceId == d.Id && c.Status == CertificateStatus.Valid).Max(c => (DateTimeOffset?)c.NotAfter),
+        renewals.Where(r => r.DeviceId == d.Id).Select(r => (RenewalStatus?)r.Status).FirstOrDefault());
+}
+
+/// <summary>A device's renewal cycle as the server plans it.</summary>
+public sealed record RenewalView(RenewalStatus Status, string CertificateSerial, DateTimeOffset WindowOpensAt, DateTimeOffset SlotAt,
+    DateTimeOffset AtRiskAt, DateTimeOffset NotAfter, DateTimeOffset? AskedAt, int AskCount, DateTimeOffset? RenewedAt, long? CampaignId)
+{
+    public static readonly Expression<Func<DeviceRenewal, RenewalView>> FromEntity = r => new RenewalView(
+        r.Status, r.CertificateSerial, r.WindowOpensAt, r.SlotAt, r.AtRiskAt, r.NotAfter, r.AskedAt, r.AskCount, r.RenewedAt, r.CampaignId);
 }
 
 public sealed record CertificateView(string Serial, string Kind, string Status, DateTimeOffset NotBefore, DateTimeOffset NotAfter,
@@ -19,7 +28,7 @@ public sealed record CertificateView(string Serial, string Kind, string Status, 
         c.Serial, c.Kind, c.Status, c.NotBefore, c.NotAfter, c.IssuedAt, c.RevokedAt, c.RevocationReason, c.Thumbprint);
 }
 
-public sealed record DeviceDetailView(DeviceView Device, string? BootstrapThumbprint, IReadOnlyList<CertificateView> Certificates);
+public sealed record DeviceDetailView(DeviceView Device, string? BootstrapThumbprint, IReadOnlyList<CertificateView> Certificates, RenewalView? Renewal);
 
 public sealed record ManufacturerView(int Id, string Name, string DeviceIdField, string UnregisteredPolicy, string CaThumbprint, DateTimeOffset CreatedAt)
 {

@@ -8,6 +8,7 @@ using IotPki.Server.Fleet;
 using IotPki.Server.Http;
 using IotPki.Server.Jobs;
 using IotPki.Server.Operators;
+using IotPki.Server.Renewal;
 using IotPki.Server.Revocation;
 
 namespace IotPki.Server.Hosting;
@@ -28,6 +29,7 @@ public static class IotPkiServer
         builder.Services.AddOperatorApi();
         builder.Services.AddEst();
         builder.Services.AddFleet();
+        builder.Services.AddRenewal();
         builder.AddJobs();
         builder.AddRevocation();
         builder.AddBroker();
@@ -55,6 +57,7 @@ public static class IotPkiServer
         var api = app.MapOperatorApi();
         api.MapFleetApi();
         api.MapBrokerApi();
+        api.MapRenewalApi();
         app.MapJobs();
         app.MapRevocation();
         app.MapBroker();
@@ -66,6 +69,7 @@ public static class IotPkiServer
     {
         await app.Services.GetRequiredService<PkiInitializer>().InitializeAsync(ct);
         JobsFeature.ScheduleRecurringJobs(app.Services);
+        RenewalFeature.ScheduleRecurringJobs(app.Services);
         await app.StartAsync(ct);
     }
 }

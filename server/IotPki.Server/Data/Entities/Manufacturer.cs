@@ -19,6 +19,11 @@ public sealed class Manufacturer
     /// <see cref="UnregisteredPolicy.Refuse"/>, <see cref="UnregisteredPolicy.Pending"/> or <see cref="UnregisteredPolicy.AutoApprove"/>.</summary>
     public string UnregisteredPolicy { get; set; } = Entities.UnregisteredPolicy.Refuse;
     public DateTimeOffset CreatedAt { get; set; }
+    /// <summary>The certificate profile of this manufacturer's devices; null takes the service's default
+    /// (<c>Pki:OperationalLifetime</c>, <c>Renewal:WindowStart</c>, <c>Renewal:AtRisk</c>).</summary>
+    public TimeSpan? OperationalLifetime { get; set; }
+    public double? RenewalWindowStart { get; set; }
+    public double? RenewalAtRisk { get; set; }
 
     /// <summary>The row of a manufacturer whose bootstrap certificates <paramref name="ca"/> issues.</summary>
     public static Manufacturer FromCa(string name, X509Certificate2 ca, DeviceIdField field, DateTimeOffset now) => new()

@@ -190,6 +190,63 @@ namespace IotPki.Server.Data.Migrations
                     b.ToTable("devices", (string)null);
                 });
 
+            modelBuilder.Entity("IotPki.Server.Data.Entities.DeviceRenewal", b =>
+                {
+                    b.Property<string>("DeviceId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<int>("AskCount")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTimeOffset?>("AskedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset>("AtRiskAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long?>("CampaignId")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("CertificateSerial")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)");
+
+                    b.Property<DateTimeOffset>("NotAfter")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset>("NotBefore")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset?>("RenewedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset>("SlotAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.Property<DateTimeOffset>("WindowOpensAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("DeviceId");
+
+                    b.HasIndex("CampaignId")
+                        .HasFilter("\"CampaignId\" IS NOT NULL");
+
+                    b.HasIndex("Status", "AtRiskAt");
+
+                    b.HasIndex("Status", "NotAfter");
+
+                    b.HasIndex("Status", "SlotAt");
+
+                    b.ToTable("device_renewals", (string)null);
+                });
+
             modelBuilder.Entity("IotPki.Server.Data.Entities.EnrollmentAttempt", b =>
                 {
                     b.Property<long>("Id")
@@ -270,6 +327,15 @@ namespace IotPki.Server.Data.Migrations
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)");
 
+                    b.Property<TimeSpan?>("OperationalLifetime")
+                        .HasColumnType("interval");
+
+                    b.Property<double?>("RenewalAtRisk")
+                        .HasColumnType("double precision");
+
+                    b.Property<double?>("RenewalWindowStart")
+                        .HasColumnType("double precision");
+
                     b.Property<string>("UnregisteredPolicy")
                         .IsRequired()
                         .ValueGeneratedOnAdd()
@@ -290,6 +356,38 @@ namespace IotPki.Server.Data.Migrations
                     b.ToTable("manufacturers", (string)null);
                 });
 
+            modelBuilder.Entity("IotPki.Server.Data.Entities.RenewalCampaign", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityAlwaysColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("Actor")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<int>("Devices")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("Population")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<TimeSpan>("Within")
+                        .HasColumnType("interval");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("renewal_campaigns", (string)null);
+                });
+
             modelBuilder.Entity("IotPki.Server.Data.Entities.CertificateRecord", b =>
                 {
                     b.HasOne("IotPki.Server.Data.Entities.Device", null)
@@ -307,6 +405,15 @@ namespace IotPki.Server.Data.Migrations
                         .IsRequired();
 
                     b.Navigation("Manufacturer");
+                });
+
+            modelBuilder.Entity("IotPki.Server.Data.Entities.DeviceRenewal", b =>
+                {
+                    b.HasOne("IotPki.Server.Data.Entities.Device", null)
+                        .WithOne()
+                        .HasForeignKey("IotPki.Server.Data.Entities.DeviceRenewal", "DeviceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 #pragma warning restore 612, 618
         }

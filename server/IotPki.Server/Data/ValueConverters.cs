@@ -9,3 +9,6 @@ public sealed class DeviceIdConverter() : ValueConverter<DeviceId, string>(id =>
 
 /// <summary>A device state column holds the state's lower-case name.</summary>
 public sealed class DeviceStateConverter() : ValueConverter<DeviceState, string>(state => state.Name(), name => DeviceStateNames.Parse(name));
+
+/// <summary>A renewal status column holds the status's name (<c>at-risk</c>).</summary>
+public sealed class RenewalStatusConverter() : ValueConverter<RenewalStatus, string>(status => status.Name(), name => RenewalStatusNames.Parse(name));

@@ -1,0 +1,56 @@
+using Hangfire;
+using IotPki.Identity;
+using IotPki.Server.Data;
+using IotPki.Server.Devices;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace IotPki.Server.Renewal;
+
+/// <summary>The recurring pass (Hangfire <c>renewal:plan</c>, once per interval across all instances): escalates
+/// devices past their at-risk fraction or notAfter, then pages the online devices that are due by slot over the
+/// (status, slot) index and enqueues one <see cref="RenewalAskBatch"/> per <see cref="BatchSize"/> of them, never a
+/// job per certificate. One pass asks at most <c>AsksPerSecond × PlannerInterval</c>: the fleet-wide rate limit.
+/// Whatever a pass leaves (over the limit, a failed batch, a lost NOTIFY) is still due on the next.</summary>
+public sealed partial class RenewalPlanner(IotPkiDbContext db, DeviceLifecycle lifecycle, IBackgroundJobClient jobs,
+    IOptions<RenewalOptions> options, TimeProvider clock, ILogger<RenewalPlanner> logger)
+{
+    public const string RecurringJobId = "renewal:plan";
+    public const int BatchSize = 1000;
+
+    public sealed record Pass(int AtRisk, int Expired, int Due, int Batches);
+
+    [DisableConcurrentExecution(timeoutInSeconds: 60)]
+    public async Task<Pass> RunAsync(CancellationToken ct)
+    {
+        var o = options.Value;
+        var budget = (int)Math.Min(int.MaxValue, o.AsksPerSecond * o.PlannerInterval.TotalSeconds);
+        var (atRisk, expired) = await lifecycle.EscalateAsync(budget, ct);
+        var due = await DueAsync(budget, ct);
+        var batches = 0;
+        foreach (var batch in due.Chunk(BatchSize))
+        {
+            jobs.Enqueue<RenewalAskBatch>(b => b.RunAsync(batch, CancellationToken.None));
+            batches++;
+        }
+        if (atRisk + expired + due.Count > 0)
+        {
+            LogPass(logger, due.Count, batches, atRisk, expired);
+        }
+        return new Pass(atRisk, expired, due.Count, batches);
+    }
+
+    /// <summary>The online devices due now, oldest slot first, at most <paramref name="limit"/>.</summary>
+    public async Task<List<string>> DueAsync(int limit, CancellationToken ct) =>
+        await db.Database.SqlQueryRaw<string>($"""
+            SELECT r."DeviceId" AS "Value" FROM device_renewals r JOIN devices d ON d."Id" = r."DeviceId"
+            WHERE d."Online" AND {RenewalDue.Predicate}
+            ORDER BY r."SlotAt" LIMIT @limit
+            """,
+            new NpgsqlParameter("now", clock.GetUtcNow()), new NpgsqlParameter("reask", options.Value.ReaskAfter),
+            new NpgsqlParameter("limit", limit)).ToListAsync(ct);
+
+    [LoggerMessage(LogLevel.Information, "Renewal pass: {Due} devices due in {Batches} batches; {AtRisk} now at risk, {Expired} expired")]
+    private static partial void LogPass(ILogger logger, int due, int batches, int atRisk, int expired);
+}
