@@ -66,7 +66,7 @@ public sealed class BootstrapGate(IotPkiDbContext db, DeviceLifecycle lifecycle,
             ?? await lifecycle.AdmitUnregisteredAsync(manufacturer, deviceId, CertificateIdentifiers.Thumbprint(bootstrap), ct);
         if (device is null || device.ManufacturerId != manufacturer.Id)
         {
-            return Refuse("unregistered_serial", $"The serial '{deviceId}' is not registered for manufacturer '{manufacturer.Name}'.");
+            return Refuse("unregistered_serial", $"The serial '{deviceId}' is not registered for manufacturer '{manufacturer.Name}'.", device is null ? null : deviceId);
         }
         if (device.State == DeviceState.Pending)
         {
@@ -74,12 +74,12 @@ public sealed class BootstrapGate(IotPkiDbContext db, DeviceLifecycle lifecycle,
         }
         if (device.State is DeviceState.Blocked or DeviceState.Revoked or DeviceState.Suspended)
         {
-            return Refuse("device_" + device.State.Name(), $"Device '{deviceId}' is {device.State.Name()} and cannot enroll.");
+            return Refuse("device_" + device.State.Name(), $"Device '{deviceId}' is {device.State.Name()} and cannot enroll.", deviceId);
         }
         if (device.State == DeviceState.Active && !device.ReprovisionAllowed)
         {
             return Refuse("already_enrolled",
-                $"Device '{deviceId}' is already enrolled: its bootstrap certificate is refused (a clone?) unless an operator allows re-provisioning.");
+                $"Device '{deviceId}' is already enrolled: its bootstrap certificate is refused (a clone?) unless an operator allows re-provisioning.", deviceId);
         }
         return EnrollmentDecision.Allow(device);
     }
@@ -87,6 +87,6 @@ public sealed class BootstrapGate(IotPkiDbContext db, DeviceLifecycle lifecycle,
     private static X509Certificate2 Anchor(Manufacturer m) =>
         AnchorCache.GetOrAdd(m.CaThumbprint, _ => X509Certificate2.CreateFromPem(m.CaCertificatePem));
 
-    private static EnrollmentDecision Refuse(string reason, string detail) =>
-        EnrollmentDecision.Refuse(EstRefusal.Forbidden(reason, detail));
+    private static EnrollmentDecision Refuse(string reason, string detail, DeviceId? claimed = null) =>
+        EnrollmentDecision.Refuse(EstRefusal.Forbidden(reason, detail), claimed);
 }

@@ -37,7 +37,7 @@ public sealed partial class EnrollmentService(
             : await reenrollmentGate.AuthorizeAsync(client, ct);
         if (decision.Refusal is not null)
         {
-            return await RefuseAsync(context, null, decision.Refusal, ct);
+            return await RefuseAsync(context, decision.Claimed, decision.Refusal, ct);
         }
         var device = decision.Device!;
         context = context with { DeviceId = device.Id };

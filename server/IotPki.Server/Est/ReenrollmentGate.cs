@@ -42,24 +42,24 @@ public sealed class ReenrollmentGate(IotPkiDbContext db, PkiState pki, TimeProvi
         }
         if (record.Status == CertificateStatus.Revoked)
         {
-            return Refuse("certificate_revoked", "The client certificate has been revoked.");
+            return Refuse("certificate_revoked", "The client certificate has been revoked.", deviceId);
         }
         if (record.Status == CertificateStatus.Superseded)
         {
             return Refuse("superseded",
-                $"Certificate {serial} was replaced by a newer certificate of device '{deviceId}' that has connected: only the newest may renew. A second holder of the old one is a clone?");
+                $"Certificate {serial} was replaced by a newer certificate of device '{deviceId}' that has connected: only the newest may renew. A second holder of the old one is a clone?", deviceId);
         }
         var device = await db.Devices.SingleOrDefaultAsync(d => d.Id == deviceId, ct);
         if (device is null || device.State != DeviceState.Active)
         {
             var state = device?.State.Name() ?? "unknown";
-            return Refuse("device_" + state, $"Device '{deviceId}' is {state} and cannot renew.");
+            return Refuse("device_" + state, $"Device '{deviceId}' is {state} and cannot renew.", deviceId);
         }
         return EnrollmentDecision.Allow(device);
     }
 
-    private static EnrollmentDecision Refuse(string reason, string detail) =>
-        EnrollmentDecision.Refuse(EstRefusal.Forbidden(reason, detail));
+    private static EnrollmentDecision Refuse(string reason, string detail, DeviceId? claimed = null) =>
+        EnrollmentDecision.Refuse(EstRefusal.Forbidden(reason, detail), claimed);
 
     /// <summary>The operational SPIFFE id of this trust domain the certificate claims (not yet verified), if any.</summary>
     public static SpiffeId? OperationalIdentityOf(X509Certificate2 certificate, string trustDomain) =>
