@@ -20,10 +20,10 @@ public sealed class RenewalOptions : IValidatableObject
     public int AsksPerSecond { get; set; } = 50;
 
     /// <summary>How often the planner runs (Hangfire cron, seconds allowed), and so how many asks one pass may send.</summary>
-    public string PlannerCron { get; set; } = "*/15 * * * * *";
+    public string PlannerCron { get; set; } = "* * * * *";
 
     /// <summary>The interval <see cref="PlannerCron"/> stands for; one pass asks at most AsksPerSecond × this.</summary>
-    public TimeSpan PlannerInterval { get; set; } = TimeSpan.FromSeconds(15);
+    public TimeSpan PlannerInterval { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>An asked device that has not renewed is asked again after this (at most a quarter of its window).</summary>
     public TimeSpan ReaskAfter { get; set; } = TimeSpan.FromHours(1);

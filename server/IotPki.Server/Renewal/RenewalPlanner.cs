@@ -10,8 +10,8 @@ namespace IotPki.Server.Renewal;
 
 /// <summary>The recurring pass (Hangfire <c>renewal:plan</c>, once per interval across all instances): escalates
 /// devices past their at-risk fraction or notAfter, then pages the online devices that are due by slot over the
-/// (status, slot) index and enqueues one <see cref="RenewalAskBatch"/> per <see cref="BatchSize"/> of them, never a
-/// job per certificate. One pass asks at most <c>AsksPerSecond × PlannerInterval</c>: the fleet-wide rate limit.
+/// (status, slot) index; up to <see cref="BatchSize"/> it asks them itself, more it hands to one
+/// <see cref="RenewalAskBatch"/> job per <see cref="BatchSize"/>: never a job per certificate. One pass asks at most <c>AsksPerSecond × PlannerInterval</c>: the fleet-wide rate limit.
 /// Whatever a pass leaves (over the limit, a failed batch, a lost NOTIFY) is still due on the next.</summary>
 public sealed partial class RenewalPlanner(IotPkiDbContext db, DeviceLifecycle lifecycle, IBackgroundJobClient jobs,
     IOptions<RenewalOptions> options, TimeProvider clock, ILogger<RenewalPlanner> logger)
@@ -19,6 +19,7 @@ public sealed partial class RenewalPlanner(IotPkiDbContext db, DeviceLifecycle l
     public const string RecurringJobId = "renewal:plan";
     public const int BatchSize = 1000;
 
+    /// <param name="Batches">Ask jobs enqueued: none when the pass asked its devices itself.</param>
     public sealed record Pass(int AtRisk, int Expired, int Due, int Batches);
 
     [DisableConcurrentExecution(timeoutInSeconds: 60)]
@@ -29,10 +30,18 @@ public sealed partial class RenewalPlanner(IotPkiDbContext db, DeviceLifecycle l
         var (atRisk, expired) = await lifecycle.EscalateAsync(budget, ct);
         var due = await DueAsync(budget, ct);
         var batches = 0;
-        foreach (var batch in due.Chunk(BatchSize))
+        if (due.Count <= BatchSize)
         {
-            jobs.Enqueue<RenewalAskBatch>(b => b.RunAsync(batch, CancellationToken.None));
-            batches++;
+            var ids = due.Select(DeviceId.Parse).ToList();
+            await lifecycle.AskRenewalsAsync(ids, onlineOnly: true, DeviceLifecycle.PlannerActor, ct);
+        }
+        else
+        {
+            foreach (var batch in due.Chunk(BatchSize))
+            {
+                jobs.Enqueue<RenewalAskBatch>(b => b.RunAsync(batch, CancellationToken.None));
+                batches++;
+            }
         }
         if (atRisk + expired + due.Count > 0)
         {

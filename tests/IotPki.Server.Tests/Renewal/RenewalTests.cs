@@ -65,9 +65,8 @@ public sealed class RenewalTests(RenewalTests.Fixture server) : IClassFixture<Re
         await WaitUntilOnlineAsync(device.Id);
         await MakeDueAsync(device.Id);
 
-        var pass = await PlanAsync(server.Services);
-        Assert.True(pass.Due >= 1 && pass.Batches >= 1);
         var asked = await Task.WhenAll(AskAsync(server.Services, device.Id), AskAsync(second.Services, device.Id));
+        await PlanAsync(second.Services);
 
         Assert.Equal(1, asked.Sum());
         using var command = await listener.First.WaitAsync(TimeSpan.FromSeconds(10));
