@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using IotPki.Identity;
+using IotPki.Server.Cluster;
 using IotPki.Server.Data;
 using IotPki.Server.Devices;
 using Microsoft.EntityFrameworkCore;
@@ -11,7 +12,7 @@ namespace IotPki.Server.Broker;
 /// the latest matters, none is dropped however many arrive) and written in one statement per batch, each device with
 /// its own time. A connect also tells the device lifecycle what it proves (older certificates superseded), and a
 /// device's subscription to its commands lets a renewal that came due while it was offline be asked now.</summary>
-public sealed partial class Presence(IServiceScopeFactory scopes, TimeProvider clock, ILogger<Presence> logger) : BackgroundService
+public sealed partial class Presence(IServiceScopeFactory scopes, ClusterInstance instance, TimeProvider clock, ILogger<Presence> logger) : BackgroundService
 {
     private const int BatchSize = 1000;
 
@@ -80,10 +81,14 @@ public sealed partial class Presence(IServiceScopeFactory scopes, TimeProvider c
         {
             await using var scope = scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<IotPkiDbContext>();
+            // A disconnect here after the device came back on another instance leaves it online there.
             await db.Database.ExecuteSqlRawAsync("""
-                UPDATE devices d SET "Online" = v.online, "LastSeenAt" = v.at
-                FROM unnest(@ids, @online, @at) AS v(id, online, at) WHERE d."Id" = v.id
+                UPDATE devices d SET "Online" = v.online, "LastSeenAt" = v.at,
+                       "InstanceId" = CASE WHEN v.online THEN @instance ELSE NULL END
+                FROM unnest(@ids, @online, @at) AS v(id, online, at)
+                WHERE d."Id" = v.id AND (v.online OR d."InstanceId" IS NULL OR d."InstanceId" = @instance)
                 """, [
+                new NpgsqlParameter("instance", instance.Id),
                 new NpgsqlParameter("ids", changes.Select(c => c.Key.Value).ToArray()),
                 new NpgsqlParameter("online", changes.Select(c => c.Value.Online).ToArray()),
                 new NpgsqlParameter("at", changes.Select(c => c.Value.At).ToArray())], ct);

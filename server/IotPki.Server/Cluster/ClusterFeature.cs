@@ -6,6 +6,9 @@ public static class ClusterFeature
     public static IServiceCollection AddCluster(this IServiceCollection services)
     {
         services.AddSingleton<ClusterNotifier>();
+        services.AddSingleton<ClusterInstance>();
+        services.AddOptions<ClusterOptions>().BindConfiguration(ClusterOptions.Section);
+        services.AddHostedService<InstanceHeartbeat>();
         services.AddSingleton<ClusterListener>();
         services.AddHostedService(sp => sp.GetRequiredService<ClusterListener>());
         return services;

@@ -14,6 +14,7 @@ public sealed class IotPkiDbContext(DbContextOptions<IotPkiDbContext> options) :
     public DbSet<AuthorityRecord> Authorities => Set<AuthorityRecord>();
     public DbSet<DeviceRenewal> Renewals => Set<DeviceRenewal>();
     public DbSet<RenewalCampaign> RenewalCampaigns => Set<RenewalCampaign>();
+    public DbSet<ServerInstance> Instances => Set<ServerInstance>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {

@@ -17,5 +17,6 @@ public sealed class DeviceConfiguration : IEntityTypeConfiguration<Device>
         b.HasIndex(d => new { d.ManufacturerId, d.Id });
         b.HasIndex(d => new { d.State, d.Id });
         b.HasIndex(d => d.LastSeenAt);
+        b.HasIndex(d => d.InstanceId).HasFilter("\"InstanceId\" IS NOT NULL");
     }
 }

@@ -14,6 +14,8 @@ public sealed class Device
     public DateTimeOffset? EnrolledAt { get; set; }
     public DateTimeOffset? LastSeenAt { get; set; }
     public bool Online { get; set; }
+    /// <summary>The server instance holding the device's broker session while it is online.</summary>
+    public Guid? InstanceId { get; set; }
     /// <summary>Set by an operator: the next <c>simpleenroll</c> with a bootstrap certificate is accepted although the
     /// device is already enrolled (otherwise refused as a clone). Cleared by that enrollment.</summary>
     public bool ReprovisionAllowed { get; set; }

@@ -159,6 +159,9 @@ namespace IotPki.Server.Data.Migrations
                     b.Property<DateTimeOffset?>("EnrolledAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<Guid?>("InstanceId")
+                        .HasColumnType("uuid");
+
                     b.Property<DateTimeOffset?>("LastSeenAt")
                         .HasColumnType("timestamp with time zone");
 
@@ -180,6 +183,9 @@ namespace IotPki.Server.Data.Migrations
                         .HasColumnType("character varying(16)");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("InstanceId")
+                        .HasFilter("\"InstanceId\" IS NOT NULL");
 
                     b.HasIndex("LastSeenAt");
 
@@ -386,6 +392,30 @@ namespace IotPki.Server.Data.Migrations
                     b.HasKey("Id");
 
                     b.ToTable("renewal_campaigns", (string)null);
+                });
+
+            modelBuilder.Entity("IotPki.Server.Data.Entities.ServerInstance", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset>("HeartbeatAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Host")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)");
+
+                    b.Property<DateTimeOffset>("StartedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("HeartbeatAt");
+
+                    b.ToTable("server_instances", (string)null);
                 });
 
             modelBuilder.Entity("IotPki.Server.Data.Entities.CertificateRecord", b =>

@@ -1,0 +1,77 @@
+using IotPki.Server.Data;
+using IotPki.Server.Data.Entities;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace IotPki.Server.Cluster;
+
+/// <summary>Keeps this instance's row fresh, and buries the instances that stopped beating: the devices whose broker
+/// session they held are marked offline (a killed instance sends no disconnects). On a clean stop the instance
+/// buries itself.</summary>
+public sealed partial class InstanceHeartbeat(IServiceScopeFactory scopes, ClusterInstance instance, IOptions<ClusterOptions> options,
+    TimeProvider clock, ILogger<InstanceHeartbeat> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var interval = options.Value.HeartbeatInterval;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await BeatAsync(interval, stoppingToken);
+            }
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException or DbUpdateException && !stoppingToken.IsCancellationRequested)
+            {
+                LogFailed(logger, e.Message);
+            }
+            await Task.Delay(interval, clock, stoppingToken);
+        }
+    }
+
+    private async Task BeatAsync(TimeSpan interval, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<IotPkiDbContext>();
+        var now = clock.GetUtcNow();
+        await db.Database.ExecuteSqlRawAsync("""
+            INSERT INTO server_instances ("Id", "Host", "StartedAt", "HeartbeatAt") VALUES (@id, @host, @now, @now)
+            ON CONFLICT ("Id") DO UPDATE SET "HeartbeatAt" = @now
+            """, [new NpgsqlParameter("id", instance.Id), new NpgsqlParameter("host", instance.Host), new NpgsqlParameter("now", now)], ct);
+        var dead = await db.Instances.Where(i => i.HeartbeatAt < now - interval * 3).Select(i => i.Id).ToListAsync(ct);
+        foreach (var id in dead)
+        {
+            var offline = await BuryAsync(db, id, now, ct);
+            LogBuried(logger, id, offline);
+        }
+    }
+
+    /// <summary>Marks offline the devices the instance held and forgets it.</summary>
+    private static async Task<int> BuryAsync(IotPkiDbContext db, Guid id, DateTimeOffset now, CancellationToken ct)
+    {
+        var offline = await db.Devices.Where(d => d.InstanceId == id)
+            .ExecuteUpdateAsync(s => s.SetProperty(d => d.Online, false).SetProperty(d => d.InstanceId, (Guid?)null), ct);
+        await db.Instances.Where(i => i.Id == id).ExecuteDeleteAsync(ct);
+        return offline;
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            await BuryAsync(scope.ServiceProvider.GetRequiredService<IotPkiDbContext>(), instance.Id, clock.GetUtcNow(), cancellationToken);
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or DbUpdateException or OperationCanceledException)
+        {
+            LogFailed(logger, e.Message);
+        }
+    }
+
+    [LoggerMessage(LogLevel.Warning, "Instance {Instance} stopped beating: {Devices} of its devices marked offline")]
+    private static partial void LogBuried(ILogger logger, Guid instance, int devices);
+
+    [LoggerMessage(LogLevel.Warning, "Instance heartbeat failed: {Error}")]
+    private static partial void LogFailed(ILogger logger, string error);
+}
