@@ -29,9 +29,18 @@ public static class SubjectAlternativeNames
         return uris;
     }
 
+    /// <summary>The URI names of a certificate; a subjectAltName that is not DER (BER, garbage) names nothing, so a
+    /// hostile client certificate is merely no one, never an error.</summary>
     public static IEnumerable<string> Uris(X509Certificate2 certificate)
     {
-        var san = certificate.Extensions["2.5.29.17"];
-        return san is null ? [] : Uris(san.RawData);
+        try
+        {
+            var san = certificate.Extensions["2.5.29.17"];
+            return san is null ? [] : Uris(san.RawData);
+        }
+        catch (Exception e) when (e is AsnContentException or System.Security.Cryptography.CryptographicException)
+        {
+            return [];
+        }
     }
 }

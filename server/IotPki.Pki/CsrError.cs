@@ -8,6 +8,8 @@ public enum CsrError
     BadSignature,
     UnsupportedKey,
     TooLarge,
+    /// <summary>Signed with an algorithm other than ECDSA or RSA over SHA-256/384/512 (MD5, SHA-1, unknown).</summary>
+    UnsupportedSignature,
 }
 
 public sealed class CsrException(CsrError error, string message) : Exception(message)

@@ -1,6 +1,7 @@
+using System.Formats.Asn1;
 using System.Security.Cryptography;
-using IotPki.Identity;
 using System.Security.Cryptography.X509Certificates;
+using IotPki.Identity;
 
 namespace IotPki.Pki;
 
@@ -17,6 +18,18 @@ public sealed class SigningRequest
 
     /// <summary>The CSR asks for the server-made key to come back encrypted (RFC 7030 §4.4.1.1/§4.4.1.2 attributes).</summary>
     public bool AsksForKeyEncryption { get; private init; }
+
+    /// <summary>ECDSA and RSA (PKCS#1 v1.5 and PSS) over SHA-256, SHA-384 and SHA-512: nothing weaker signs a CSR.</summary>
+    private static readonly HashSet<string> SignatureAlgorithms =
+    [
+        "1.2.840.10045.4.3.2", "1.2.840.10045.4.3.3", "1.2.840.10045.4.3.4",
+        "1.2.840.113549.1.1.11", "1.2.840.113549.1.1.12", "1.2.840.113549.1.1.13", "1.2.840.113549.1.1.10",
+    ];
+
+    /// <summary>What the platform's parser throws on input it cannot take: each is a refusal of the input, never a 5xx.</summary>
+    private static bool IsMalformed(Exception e) =>
+        e is CryptographicException or AsnContentException or NotSupportedException or PlatformNotSupportedException
+            or ArgumentException or InvalidOperationException or FormatException or OverflowException;
 
     /// <summary>id-aa-decryptKeyID and id-aa-asymmDecryptKeyID.</summary>
     private static readonly string[] KeyEncryptionAttributes = ["1.2.840.113549.1.9.16.2.37", "1.2.840.113549.1.9.16.2.54"];
@@ -51,6 +64,7 @@ public sealed class SigningRequest
         {
             return Placeholder(der);
         }
+        CheckSignatureAlgorithm(der);
         CertificateRequest request;
         try
         {
@@ -62,7 +76,7 @@ public sealed class SigningRequest
                 throw new CsrException(CsrError.NotACsr, "The body holds data after the CSR.");
             }
         }
-        catch (CryptographicException)
+        catch (Exception e) when (IsMalformed(e))
         {
             throw Classify(der);
         }
@@ -70,14 +84,44 @@ public sealed class SigningRequest
         return From(request);
     }
 
+    /// <summary>The signatureAlgorithm of the outer CertificationRequest, before anything is verified with it.</summary>
+    private static void CheckSignatureAlgorithm(ReadOnlySpan<byte> der)
+    {
+        string? algorithm;
+        try
+        {
+            var request = new AsnReader(der.ToArray(), AsnEncodingRules.DER).ReadSequence();
+            request.ReadEncodedValue();
+            algorithm = request.ReadSequence().ReadObjectIdentifier();
+        }
+        catch (AsnContentException)
+        {
+            throw new CsrException(CsrError.NotACsr, "The body is not a PKCS#10 certificate signing request.");
+        }
+        if (!SignatureAlgorithms.Contains(algorithm))
+        {
+            throw new CsrException(CsrError.UnsupportedSignature,
+                $"The CSR is signed with {algorithm}: use ECDSA or RSA with SHA-256, SHA-384 or SHA-512.");
+        }
+    }
+
     /// <summary>The server makes the key: the CSR's key and signature are not looked at, only its names.</summary>
     private static SigningRequest Placeholder(ReadOnlySpan<byte> der) => From(LoadUnverified(der));
 
-    private static SigningRequest From(CertificateRequest request) => new(request.SubjectName, request.PublicKey,
-        CommonNameOf(request.SubjectName), UriNamesOf(request.CertificateExtensions))
+    private static SigningRequest From(CertificateRequest request)
     {
-        AsksForKeyEncryption = request.OtherRequestAttributes.Any(a => KeyEncryptionAttributes.Contains(a.Oid?.Value)),
-    };
+        try
+        {
+            return new(request.SubjectName, request.PublicKey, CommonNameOf(request.SubjectName), UriNamesOf(request.CertificateExtensions))
+            {
+                AsksForKeyEncryption = request.OtherRequestAttributes.Any(a => KeyEncryptionAttributes.Contains(a.Oid?.Value)),
+            };
+        }
+        catch (Exception e) when (IsMalformed(e))
+        {
+            throw new CsrException(CsrError.NotACsr, "The CSR's subject or attributes are malformed.");
+        }
+    }
 
     /// <summary>Parses without checking the signature; a body that is not exactly one CSR is refused.</summary>
     private static CertificateRequest LoadUnverified(ReadOnlySpan<byte> der)
@@ -89,7 +133,7 @@ public sealed class SigningRequest
             request = CertificateRequest.LoadSigningRequest(der, HashAlgorithmName.SHA256, out consumed,
                 CertificateRequestLoadOptions.SkipSignatureValidation | CertificateRequestLoadOptions.UnsafeLoadCertificateExtensions);
         }
-        catch (CryptographicException)
+        catch (Exception e) when (IsMalformed(e))
         {
             throw new CsrException(CsrError.NotACsr, "The body is not a PKCS#10 certificate signing request.");
         }
@@ -112,7 +156,7 @@ public sealed class SigningRequest
         {
             return e;
         }
-        catch (CryptographicException)
+        catch (Exception e) when (IsMalformed(e))
         {
             return new CsrException(CsrError.NotACsr, "The body is not a PKCS#10 certificate signing request.");
         }
@@ -120,13 +164,25 @@ public sealed class SigningRequest
 
     private static void CheckKey(PublicKey key)
     {
+        try
+        {
+            CheckKnownKey(key);
+        }
+        catch (Exception e) when (IsMalformed(e))
+        {
+            throw new CsrException(CsrError.UnsupportedKey, "The CSR key must be ECDSA P-256/P-384 (named curve) or RSA 2048+.");
+        }
+    }
+
+    private static void CheckKnownKey(PublicKey key)
+    {
         switch (key.Oid.Value)
         {
             case "1.2.840.10045.2.1":
                 using (var ec = key.GetECDsaPublicKey())
                 {
-                    var curve = ec?.ExportParameters(false).Curve.Oid.Value;
-                    if (curve is not ("1.2.840.10045.3.1.7" or "1.3.132.0.34"))
+                    var curve = ec?.ExportParameters(false).Curve;
+                    if (curve is not { IsNamed: true, Oid.Value: "1.2.840.10045.3.1.7" or "1.3.132.0.34" })
                     {
                         throw new CsrException(CsrError.UnsupportedKey, "The CSR key must be ECDSA P-256 or P-384.");
                     }
@@ -139,6 +195,10 @@ public sealed class SigningRequest
                     {
                         throw new CsrException(CsrError.UnsupportedKey, "An RSA key in a CSR must be at least 2048 bits.");
                     }
+                    if (rsa.ExportParameters(false).Exponent is not { } exponent || new System.Numerics.BigInteger(exponent, isUnsigned: true, isBigEndian: true) < 65537)
+                    {
+                        throw new CsrException(CsrError.UnsupportedKey, "An RSA key in a CSR must have a public exponent of at least 65537.");
+                    }
                 }
                 break;
             default:
@@ -146,16 +206,22 @@ public sealed class SigningRequest
         }
     }
 
+    /// <summary>The subject's one CN; a subject with two is refused rather than read either way.</summary>
     internal static string? CommonNameOf(X500DistinguishedName name)
     {
+        string? found = null;
         foreach (var rdn in name.EnumerateRelativeDistinguishedNames())
         {
             if (!rdn.HasMultipleElements && rdn.GetSingleElementType().Value == "2.5.4.3")
             {
-                return rdn.GetSingleElementValue();
+                if (found is not null)
+                {
+                    throw new CsrException(CsrError.NotACsr, "The CSR subject holds more than one CN.");
+                }
+                found = rdn.GetSingleElementValue();
             }
         }
-        return null;
+        return found;
     }
 
     private static string[] UriNamesOf(IEnumerable<X509Extension> extensions)

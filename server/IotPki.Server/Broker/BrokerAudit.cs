@@ -38,22 +38,40 @@ public sealed partial class BrokerAudit(IServiceScopeFactory scopes, TimeProvide
         var reader = _queue.Reader;
         while (await reader.WaitToReadAsync(stoppingToken))
         {
-            await using var scope = scopes.CreateAsyncScope();
-            var db = scope.ServiceProvider.GetRequiredService<IotPkiDbContext>();
-            var count = 0;
-            while (count < 500 && reader.TryRead(out var e))
+            var batch = new List<(DateTimeOffset At, string Action, string Actor, DeviceId? DeviceId, string? Source, string Detail)>();
+            while (batch.Count < 500 && reader.TryRead(out var e))
             {
-                AuditLog.Add(db, e.At, e.Action, e.Actor, e.DeviceId, e.Source, e.Detail);
-                count++;
+                batch.Add(e);
             }
-            try
+            if (!await WriteAsync(batch, stoppingToken) && batch.Count > 1)
             {
-                await db.SaveChangesAsync(stoppingToken);
+                // One row the database refuses must not cost the others: write them one by one, losing only that one.
+                foreach (var row in batch)
+                {
+                    await WriteAsync([row], stoppingToken);
+                }
             }
-            catch (Exception e) when (e is Microsoft.EntityFrameworkCore.DbUpdateException or Npgsql.NpgsqlException or InvalidOperationException)
-            {
-                LogWriteFailed(logger, count, e.Message);
-            }
+        }
+    }
+
+    private async Task<bool> WriteAsync(List<(DateTimeOffset At, string Action, string Actor, DeviceId? DeviceId, string? Source, string Detail)> rows,
+        CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<IotPkiDbContext>();
+        foreach (var e in rows)
+        {
+            AuditLog.Add(db, e.At, e.Action, e.Actor, e.DeviceId, e.Source, e.Detail);
+        }
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            return true;
+        }
+        catch (Exception e) when (e is Microsoft.EntityFrameworkCore.DbUpdateException or Npgsql.NpgsqlException or InvalidOperationException)
+        {
+            LogWriteFailed(logger, rows.Count, e.Message);
+            return false;
         }
     }
 

@@ -12,10 +12,10 @@ public static class AuditLog
         {
             At = at,
             Action = action,
-            Actor = Truncate(actor, 200),
+            Actor = Truncate(DbText.Clean(actor), 200),
             DeviceId = deviceId,
-            SourceAddress = sourceAddress,
-            Detail = detail is null ? null : Truncate(detail, 2000),
+            SourceAddress = DbText.CleanOrNull(sourceAddress),
+            Detail = detail is null ? null : Truncate(DbText.Clean(detail), 2000),
         });
 
     private static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];

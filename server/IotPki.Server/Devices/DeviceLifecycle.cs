@@ -138,25 +138,43 @@ public sealed partial class DeviceLifecycle(IotPkiDbContext db, ClusterNotifier 
         }
     }
 
-    /// <summary>A certificate was issued to the device (tracked by this unit of work): a first enrollment makes it
-    /// active and records the bootstrap certificate that enrolled it; a renewal leaves the state as it is. Commits
-    /// with the certificate row and whatever else the caller added to the unit of work.</summary>
-    public async Task IssuedAsync(Device device, CertificateRecord certificate, string? bootstrapThumbprint, string actor, string? source,
+    /// <summary>A certificate was issued to the device: a renewal leaves the state as it is; a first enrollment makes the
+    /// device active and records the bootstrap certificate that enrolled it, if the device is still enrollable when
+    /// it commits. Of concurrent first enrollments (one bootstrap certificate, many requests, any number of
+    /// instances) exactly one wins: false for the others, whose certificate is never committed nor returned.
+    /// Commits with the certificate row and whatever else the caller added to the unit of work.</summary>
+    public async Task<bool> IssuedAsync(Device device, CertificateRecord certificate, string? bootstrapThumbprint, string actor, string? source,
         string detail, RenewalProfile profile, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         var initial = bootstrapThumbprint is not null;
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
         if (initial)
         {
+            // The row lock makes a racing enrollment wait here, then find the device no longer enrollable.
+            var claimed = await db.Devices
+                .Where(d => d.Id == device.Id && (d.State == DeviceState.Registered || (d.State == DeviceState.Active && d.ReprovisionAllowed)))
+                .ExecuteUpdateAsync(s => s
+                    .SetProperty(d => d.State, DeviceState.Active)
+                    .SetProperty(d => d.EnrolledAt, now)
+                    .SetProperty(d => d.BootstrapThumbprint, bootstrapThumbprint)
+                    .SetProperty(d => d.ReprovisionAllowed, false), ct);
+            if (claimed == 0)
+            {
+                return false;
+            }
             device.State = DeviceState.Active;
             device.EnrolledAt = now;
             device.BootstrapThumbprint = bootstrapThumbprint;
             device.ReprovisionAllowed = false;
+            db.Entry(device).State = EntityState.Unchanged;
         }
         db.Certificates.Add(certificate);
         AuditLog.Add(db, now, initial ? "certificate.issued" : "certificate.renewed", actor, device.Id, source, detail);
         await ScheduleAsync(device.Id, certificate, initial, profile, now, ct);
         await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return true;
     }
 
     /// <summary>The manufacturer's certificate profile for the device, <paramref name="defaultLifetime"/> and the

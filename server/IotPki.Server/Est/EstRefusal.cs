@@ -22,6 +22,7 @@ public sealed record EstRefusal(int Status, string Reason, string Detail)
         IotPki.Pki.CsrError.BadSignature => "bad_csr_signature",
         IotPki.Pki.CsrError.UnsupportedKey => "unsupported_key",
         IotPki.Pki.CsrError.TooLarge => "request_too_large",
+        IotPki.Pki.CsrError.UnsupportedSignature => "unsupported_signature_algorithm",
         _ => "not_a_csr",
     }, e.Message);
     public static EstRefusal Forbidden(string reason, string detail) => new(403, reason, detail);

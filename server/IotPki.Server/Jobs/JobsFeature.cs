@@ -53,6 +53,11 @@ public static class JobsFeature
                 http.Response.StatusCode = StatusCodes.Status404NotFound;
                 return;
             }
+            if (CrossSiteGuard.IsCrossSite(http.Request))
+            {
+                await CrossSiteGuard.RefuseAsync(http);
+                return;
+            }
             if (http.User.Identity?.IsAuthenticated != true)
             {
                 await http.ChallengeAsync(OperatorAuthenticationHandler.SchemeName);

@@ -37,11 +37,16 @@ public static class OperatorsFeature
                     http.Response.StatusCode = StatusCodes.Status404NotFound;
                     return;
                 }
+                if (CrossSiteGuard.IsCrossSite(http.Request))
+                {
+                    await CrossSiteGuard.RefuseAsync(http);
+                    return;
+                }
                 await next(http);
             }));
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapOpenApi().RequireAuthorization(OperatorRole.CanRead);
-        return app.MapGroup("/api/v1");
+        return app.MapGroup("/api/v1").AddEndpointFilter<NulGuard>();
     }
 }
