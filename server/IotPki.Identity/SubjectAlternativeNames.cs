@@ -8,12 +8,16 @@ public static class SubjectAlternativeNames
 {
     private static readonly Asn1Tag UriTag = new(TagClass.ContextSpecific, 6);
 
-    public static IEnumerable<string> Uris(byte[] extensionValue)
+    public static IEnumerable<string> Uris(byte[] extensionValue) => Read(extensionValue).Uris;
+
+    /// <summary>The URI names, and how many names of other kinds (DNS, IP, email, …) the extension holds.</summary>
+    public static (IReadOnlyList<string> Uris, int Others) Read(byte[] extensionValue)
     {
         var reader = new AsnReader(extensionValue, AsnEncodingRules.DER);
         var names = reader.ReadSequence();
         reader.ThrowIfNotEmpty();
         var uris = new List<string>();
+        var others = 0;
         while (names.HasData)
         {
             var tag = names.PeekTag();
@@ -24,9 +28,10 @@ public static class SubjectAlternativeNames
             else
             {
                 names.ReadEncodedValue();
+                others++;
             }
         }
-        return uris;
+        return (uris, others);
     }
 
     /// <summary>The URI names of a certificate; a subjectAltName that is not DER (BER, garbage) names nothing, so a

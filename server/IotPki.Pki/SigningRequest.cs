@@ -16,6 +16,9 @@ public sealed class SigningRequest
     public string? CommonName { get; }
     public IReadOnlyList<string> UriNames { get; }
 
+    /// <summary>How many subjectAltName entries are not URIs (DNS names, IP addresses, …).</summary>
+    public int OtherNames { get; private init; }
+
     /// <summary>The CSR asks for the server-made key to come back encrypted (RFC 7030 §4.4.1.1/§4.4.1.2 attributes).</summary>
     public bool AsksForKeyEncryption { get; private init; }
 
@@ -112,9 +115,11 @@ public sealed class SigningRequest
     {
         try
         {
-            return new(request.SubjectName, request.PublicKey, CommonNameOf(request.SubjectName), UriNamesOf(request.CertificateExtensions))
+            var (uris, others) = NamesOf(request.CertificateExtensions);
+            return new(request.SubjectName, request.PublicKey, CommonNameOf(request.SubjectName), uris)
             {
                 AsksForKeyEncryption = request.OtherRequestAttributes.Any(a => KeyEncryptionAttributes.Contains(a.Oid?.Value)),
+                OtherNames = others,
             };
         }
         catch (Exception e) when (IsMalformed(e))
@@ -224,16 +229,16 @@ public sealed class SigningRequest
         return found;
     }
 
-    private static string[] UriNamesOf(IEnumerable<X509Extension> extensions)
+    private static (IReadOnlyList<string> Uris, int Others) NamesOf(IEnumerable<X509Extension> extensions)
     {
         var san = extensions.FirstOrDefault(e => e.Oid?.Value == "2.5.29.17");
         if (san is null)
         {
-            return [];
+            return ([], 0);
         }
         try
         {
-            return SubjectAlternativeNames.Uris(san.RawData).ToArray();
+            return SubjectAlternativeNames.Read(san.RawData);
         }
         catch (Exception e) when (e is CryptographicException or System.Formats.Asn1.AsnContentException)
         {

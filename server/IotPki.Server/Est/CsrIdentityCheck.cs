@@ -3,8 +3,9 @@ using IotPki.Pki;
 
 namespace IotPki.Server.Est;
 
-/// <summary>A CSR may only ask for the identity its caller already holds: CN=&lt;device-id&gt;, and if it carries
-/// URI names, only this device's SPIFFE id.</summary>
+/// <summary>A CSR may only ask for the identity its caller already holds (RFC 7030 §4.2.2 for re-enrollment):
+/// CN=&lt;device-id&gt;, and if it carries subjectAltNames, only this device's SPIFFE id. A name the CA would not
+/// issue (a DNS name, an IP address) is refused rather than silently dropped.</summary>
 public static class CsrIdentityCheck
 {
     public static EstRefusal? Check(SigningRequest csr, DeviceId deviceId, string trustDomain)
@@ -15,6 +16,11 @@ public static class CsrIdentityCheck
                 $"The CSR subject names '{csr.CommonName ?? "(no CN)"}' but the client certificate belongs to device '{deviceId}'.");
         }
         var expected = new SpiffeId(trustDomain, CertificateKind.Operational, deviceId.Value).ToString();
+        if (csr.OtherNames > 0)
+        {
+            return EstRefusal.Forbidden("identity_mismatch",
+                $"The CSR asks for {csr.OtherNames} subjectAltName(s) that are not URIs (DNS names, IP addresses): a device certificate holds only {expected}.");
+        }
         foreach (var uri in csr.UriNames)
         {
             if (uri != expected)

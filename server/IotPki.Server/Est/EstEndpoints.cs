@@ -1,5 +1,6 @@
 using IotPki.Pki;
 using IotPki.Server.Ca;
+using IotPki.Server.Http;
 
 namespace IotPki.Server.Est;
 
@@ -8,12 +9,16 @@ public static class EstEndpoints
 {
     private static readonly string CsrAttrsBase64 = Convert.ToBase64String(CsrAttributes.Encode()) + "\n";
 
+    /// <summary>EST lives on the EST listener only: on the operator and plain-HTTP ports it is not found.</summary>
     public static IEndpointRouteBuilder MapEst(this IEndpointRouteBuilder app)
     {
-        Map(app.MapGroup("/.well-known/est"));
-        Map(app.MapGroup("/.well-known/est/{label:regex(^[a-zA-Z0-9._-]{{1,64}}$)}"));
+        Map(app.MapGroup("/.well-known/est").AddEndpointFilter(OnEstListenerOnly));
+        Map(app.MapGroup("/.well-known/est/{label:regex(^[a-zA-Z0-9._-]{{1,64}}$)}").AddEndpointFilter(OnEstListenerOnly));
         return app;
     }
+
+    private static ValueTask<object?> OnEstListenerOnly(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
+        TlsListener.PurposeOf(context.HttpContext) == ListenerEndpoints.Est ? next(context) : ValueTask.FromResult<object?>(Results.NotFound());
 
     private static void Map(RouteGroupBuilder est)
     {

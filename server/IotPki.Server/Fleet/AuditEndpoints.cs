@@ -1,6 +1,7 @@
 using IotPki.Identity;
 using IotPki.Server.Data;
 using IotPki.Server.Operators;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
 namespace IotPki.Server.Fleet;
@@ -10,9 +11,13 @@ public static class AuditEndpoints
 {
     public static void MapAudit(this RouteGroupBuilder api)
     {
-        api.MapGet("/audit", async (IotPkiDbContext db, CancellationToken ct, string? deviceId = null, string? action = null,
-            string? actor = null, DateTimeOffset? since = null, long? before = null, int limit = 100) =>
+        api.MapGet("/audit", async Task<Results<Ok<Page<AuditEventView>>, ProblemHttpResult>> (IotPkiDbContext db, CancellationToken ct,
+            string? deviceId = null, string? action = null, string? actor = null, DateTimeOffset? since = null, long? before = null, int limit = 100) =>
         {
+            if (DeviceQuery.LimitProblem(limit) is { } problem)
+            {
+                return TypedResults.Problem(problem);
+            }
             var events = db.AuditEvents.AsNoTracking();
             if (deviceId is not null)
             {
@@ -24,7 +29,6 @@ public static class AuditEndpoints
             if (actor is not null) { events = events.Where(a => a.Actor == actor); }
             if (since is not null) { events = events.Where(a => a.At >= since); }
             if (before is not null) { events = events.Where(a => a.Id < before); }
-            limit = Math.Clamp(limit, 1, 1000);
             var items = await events.OrderByDescending(a => a.Id).Take(limit + 1).Select(AuditEventView.FromEntity).ToListAsync(ct);
             var next = items.Count > limit ? items[limit - 1].Id.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
             return TypedResults.Ok(new Page<AuditEventView>(items.Take(limit).ToList(), next));

@@ -43,9 +43,9 @@ public static class DeviceEndpoints
         IotPkiDbContext db, CancellationToken ct, string? state = null, string? manufacturer = null,
         DateTimeOffset? expiringBefore = null, DateTimeOffset? lastSeenBefore = null, string? after = null, int limit = 100, string? renewal = null)
     {
-        if (limit is < 1 or > DeviceQuery.MaxLimit)
+        if (DeviceQuery.LimitProblem(limit) is { } problem)
         {
-            return TypedResults.Problem(Problems.BadRequest($"limit must be between 1 and {DeviceQuery.MaxLimit}."));
+            return TypedResults.Problem(problem);
         }
         DeviceState? wanted = null;
         if (state is not null)

@@ -29,6 +29,10 @@ public sealed record DeviceQuery(DeviceState? State, string? Manufacturer, DateT
         return true;
     }
 
+    /// <summary>The one rule for <c>limit</c> on every list route: 1 to <see cref="MaxLimit"/>, else a 400.</summary>
+    public static Microsoft.AspNetCore.Mvc.ProblemDetails? LimitProblem(int limit) =>
+        limit is < 1 or > MaxLimit ? Problems.BadRequest($"limit must be between 1 and {MaxLimit}.") : null;
+
     public const string BadCursor = "after must be the next of an earlier page (a device id).";
 
     public async Task<Page<DeviceView>> RunAsync(IotPkiDbContext db, CancellationToken ct)

