@@ -16,6 +16,10 @@ public sealed class SigningRequest
     public string? CommonName { get; }
     public IReadOnlyList<string> UriNames { get; }
 
+    /// <summary>The challengePassword attribute (PKCS#9), which an EST client fills with the base64 tls-unique value of
+    /// its TLS session as proof of possession (RFC 7030 §3.5); null when absent.</summary>
+    public string? ChallengePassword { get; private init; }
+
     /// <summary>How many subjectAltName entries are not URIs (DNS names, IP addresses, …).</summary>
     public int OtherNames { get; private init; }
 
@@ -120,6 +124,7 @@ public sealed class SigningRequest
             {
                 AsksForKeyEncryption = request.OtherRequestAttributes.Any(a => KeyEncryptionAttributes.Contains(a.Oid?.Value)),
                 OtherNames = others,
+                ChallengePassword = ChallengePasswordOf(request),
             };
         }
         catch (Exception e) when (IsMalformed(e))
@@ -209,6 +214,25 @@ public sealed class SigningRequest
             default:
                 throw new CsrException(CsrError.UnsupportedKey, "The CSR key must be ECDSA P-256/P-384 or RSA 2048+.");
         }
+    }
+
+    private static string? ChallengePasswordOf(CertificateRequest request)
+    {
+        var attribute = request.OtherRequestAttributes.FirstOrDefault(a => a.Oid?.Value == "1.2.840.113549.1.9.7");
+        if (attribute is null)
+        {
+            return null;
+        }
+        var reader = new AsnReader(attribute.RawData, AsnEncodingRules.DER);
+        var tag = reader.PeekTag();
+        var kind = tag.TagValue switch
+        {
+            (int)UniversalTagNumber.UTF8String => UniversalTagNumber.UTF8String,
+            (int)UniversalTagNumber.PrintableString => UniversalTagNumber.PrintableString,
+            (int)UniversalTagNumber.IA5String => UniversalTagNumber.IA5String,
+            _ => throw new CsrException(CsrError.NotACsr, "The CSR's challengePassword is not a string."),
+        };
+        return reader.ReadCharacterString(kind);
     }
 
     /// <summary>The subject's one CN; a subject with two is refused rather than read either way.</summary>

@@ -52,6 +52,10 @@ public sealed partial class EnrollmentService(
         {
             return await RefuseAsync(context, device.Id, csrRefusal, ct);
         }
+        if (csr!.ChallengePassword is { } claimed && ProofOfPossession(http, claimed) is { } popRefusal)
+        {
+            return await RefuseAsync(context, device.Id, popRefusal, ct);
+        }
         if (serverKeyGen && csr!.AsksForKeyEncryption)
         {
             // Never send in the clear a key the client asked to receive encrypted.
@@ -105,6 +109,18 @@ public sealed partial class EnrollmentService(
         return await lifecycle.IssuedAsync(device, CertificateRecord.Issued(issued, "operational", device.Id, now),
             initial ? context.ClientThumbprint : null, context.Actor, context.SourceAddress,
             $"serial {issued.SerialHex}, valid until {issued.NotAfter:u}{keyOrigin}", profile, ct);
+    }
+
+    /// <summary>RFC 7030 §3.5: a challengePassword holds the base64 tls-unique of this session, and must match.</summary>
+    private static EstRefusal? ProofOfPossession(HttpContext http, string claimed)
+    {
+        if (TlsUnique.Of(http) is not { } unique)
+        {
+            return EstRefusal.TlsUniqueUnavailable();
+        }
+        var expected = System.Text.Encoding.ASCII.GetBytes(Convert.ToBase64String(unique));
+        var given = System.Text.Encoding.ASCII.GetBytes(claimed.Trim());
+        return CryptographicOperations.FixedTimeEquals(expected, given) ? null : EstRefusal.TlsUniqueMismatch();
     }
 
     private async Task<IResult> AwaitApprovalAsync(EnrollmentContext context, Device device, HttpContext http, CancellationToken ct)

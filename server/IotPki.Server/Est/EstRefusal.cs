@@ -26,6 +26,10 @@ public sealed record EstRefusal(int Status, string Reason, string Detail)
         _ => "not_a_csr",
     }, e.Message);
     public static EstRefusal Forbidden(string reason, string detail) => new(403, reason, detail);
+    public static EstRefusal TlsUniqueMismatch() => new(403, "tls_unique_mismatch",
+        "The CSR's challengePassword is not this TLS session's tls-unique value: the CSR was not made for this connection (RFC 7030 §3.5).");
+    public static EstRefusal TlsUniqueUnavailable() => new(400, "tls_unique_unavailable",
+        "The CSR carries a challengePassword, but this connection is TLS 1.3, which has no tls-unique to check it against: use TLS 1.2 for proof of possession, or leave challengePassword out.");
 }
 
 public static class EstOperation
