@@ -48,14 +48,8 @@ public static class JobsFeature
     {
         app.UseWhen(http => http.Request.Path.StartsWithSegments(DashboardPath), branch => branch.Use(async (http, next) =>
         {
-            if (TlsListener.PurposeOf(http) != ListenerEndpoints.Operator)
+            if (await OperatorPortGate.RefusedOffOperatorListenerAsync(http))
             {
-                http.Response.StatusCode = StatusCodes.Status404NotFound;
-                return;
-            }
-            if (CrossSiteGuard.IsCrossSite(http.Request))
-            {
-                await CrossSiteGuard.RefuseAsync(http);
                 return;
             }
             if (http.User.Identity?.IsAuthenticated != true)

@@ -32,14 +32,8 @@ public static class OperatorsFeature
         app.UseWhen(http => http.Request.Path.StartsWithSegments("/api") || http.Request.Path.StartsWithSegments("/openapi"),
             branch => branch.Use(async (http, next) =>
             {
-                if (TlsListener.PurposeOf(http) != ListenerEndpoints.Operator)
+                if (await OperatorPortGate.RefusedOffOperatorListenerAsync(http))
                 {
-                    http.Response.StatusCode = StatusCodes.Status404NotFound;
-                    return;
-                }
-                if (CrossSiteGuard.IsCrossSite(http.Request))
-                {
-                    await CrossSiteGuard.RefuseAsync(http);
                     return;
                 }
                 await next(http);
