@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using IotPki.Agent.Tests.Infrastructure;
 using IotPki.Identity;
+using IotPki.Server.Tests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace IotPki.Agent.Tests;
