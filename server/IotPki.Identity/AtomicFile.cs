@@ -39,7 +39,9 @@ public static class AtomicFile
     public static void WriteText(string path, string content, bool secret, Action<string>? checkpoint = null) =>
         Write(path, System.Text.Encoding.UTF8.GetBytes(content), secret, checkpoint);
 
-    /// <summary>fsync of a directory, so that a rename or a new entry in it survives a power cut.</summary>
+    /// <summary>fsync of a directory, so that a rename or a new entry in it survives a power cut. A directory that
+    /// cannot be opened or synced is an <see cref="IOException"/>: the write it was to make durable has failed, and
+    /// whoever wrote must not go on as if it had not.</summary>
     public static void SyncDirectory(string directory)
     {
         if (OperatingSystem.IsWindows())
@@ -50,11 +52,14 @@ public static class AtomicFile
         var fd = Native.open(directory, 0);
         if (fd < 0)
         {
-            return;
+            throw new IOException($"Cannot open the directory {directory} to sync it (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}).");
         }
         try
         {
-            Native.fsync(fd);
+            if (Native.fsync(fd) != 0)
+            {
+                throw new IOException($"Cannot sync the directory {directory} (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}).");
+            }
         }
         finally
         {
