@@ -63,7 +63,11 @@ public sealed partial class InstanceHeartbeat(IServiceScopeFactory scopes, Clust
             await using var scope = scopes.CreateAsyncScope();
             await BuryAsync(scope.ServiceProvider.GetRequiredService<IotPkiDbContext>(), instance.Id, clock.GetUtcNow(), cancellationToken);
         }
-        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or DbUpdateException or OperationCanceledException)
+        catch (OperationCanceledException)
+        {
+            // The host would not wait: the others bury this instance once its heartbeat is stale.
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or DbUpdateException)
         {
             LogFailed(logger, e.Message);
         }

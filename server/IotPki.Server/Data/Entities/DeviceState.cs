@@ -22,7 +22,9 @@ public enum DeviceState
 
 public static class DeviceStateNames
 {
-    public static readonly IReadOnlyList<DeviceState> All = Enum.GetValues<DeviceState>();
+    private static readonly EnumNames<DeviceState> Names = new(Name);
+
+    public static IReadOnlyList<DeviceState> All => Names.All;
 
     /// <summary>The name rows, notices and the API carry: <c>registered</c>, <c>pending</c>, <c>active</c>, …</summary>
     public static string Name(this DeviceState state) => state switch
@@ -36,22 +38,9 @@ public static class DeviceStateNames
         _ => throw new ArgumentOutOfRangeException(nameof(state)),
     };
 
-    public static bool TryParse(string? name, out DeviceState state)
-    {
-        foreach (var candidate in All)
-        {
-            if (candidate.Name() == name)
-            {
-                state = candidate;
-                return true;
-            }
-        }
-        state = default;
-        return false;
-    }
+    public static bool TryParse(string? name, out DeviceState value) => Names.TryParse(name, out value);
 
-    public static DeviceState Parse(string name) =>
-        TryParse(name, out var state) ? state : throw new FormatException($"'{name}' is not a device state.");
+    public static DeviceState Parse(string name) => Names.Parse(name);
 }
 
 /// <summary>A state in JSON is its lower-case name, as in the rows.</summary>

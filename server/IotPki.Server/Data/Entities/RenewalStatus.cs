@@ -22,7 +22,9 @@ public enum RenewalStatus
 
 public static class RenewalStatusNames
 {
-    public static readonly IReadOnlyList<RenewalStatus> All = Enum.GetValues<RenewalStatus>();
+    private static readonly EnumNames<RenewalStatus> Names = new(Name);
+
+    public static IReadOnlyList<RenewalStatus> All => Names.All;
 
     public static string Name(this RenewalStatus status) => status switch
     {
@@ -34,22 +36,9 @@ public static class RenewalStatusNames
         _ => throw new ArgumentOutOfRangeException(nameof(status)),
     };
 
-    public static bool TryParse(string? name, out RenewalStatus status)
-    {
-        foreach (var candidate in All)
-        {
-            if (candidate.Name() == name)
-            {
-                status = candidate;
-                return true;
-            }
-        }
-        status = default;
-        return false;
-    }
+    public static bool TryParse(string? name, out RenewalStatus value) => Names.TryParse(name, out value);
 
-    public static RenewalStatus Parse(string name) =>
-        TryParse(name, out var status) ? status : throw new FormatException($"'{name}' is not a renewal status.");
+    public static RenewalStatus Parse(string name) => Names.Parse(name);
 }
 
 public sealed class RenewalStatusJsonConverter() : JsonStringEnumConverter<RenewalStatus>(JsonNamingPolicy.KebabCaseLower, allowIntegerValues: false);
