@@ -30,10 +30,16 @@ public sealed record CertificateView(string Serial, string Kind, string Status, 
 
 public sealed record DeviceDetailView(DeviceView Device, string? BootstrapThumbprint, IReadOnlyList<CertificateView> Certificates, RenewalView? Renewal);
 
-public sealed record ManufacturerView(int Id, string Name, string DeviceIdField, string UnregisteredPolicy, string CaThumbprint, DateTimeOffset CreatedAt)
+/// <param name="OperationalLifetime">The manufacturer's certificate profile; null fields take the service's defaults.</param>
+public sealed record ManufacturerView(int Id, string Name, string DeviceIdField, string UnregisteredPolicy, string CaThumbprint, DateTimeOffset CreatedAt,
+    TimeSpan? OperationalLifetime, double? RenewalWindowStart, double? RenewalAtRisk)
 {
     public static readonly Expression<Func<Manufacturer, ManufacturerView>> FromEntity = m => new ManufacturerView(
-        m.Id, m.Name, m.DeviceIdField, m.UnregisteredPolicy, m.CaThumbprint, m.CreatedAt);
+        m.Id, m.Name, m.DeviceIdField, m.UnregisteredPolicy, m.CaThumbprint, m.CreatedAt, m.OperationalLifetime, m.RenewalWindowStart, m.RenewalAtRisk);
+
+    private static readonly Func<Manufacturer, ManufacturerView> Compiled = FromEntity.Compile();
+
+    public static ManufacturerView Of(Manufacturer m) => Compiled(m);
 }
 
 public sealed record AuditEventView(long Id, DateTimeOffset At, string Action, string Actor, string? SourceAddress, DeviceId? DeviceId, string? Detail)

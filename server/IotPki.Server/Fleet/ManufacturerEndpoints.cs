@@ -2,10 +2,12 @@ using IotPki.Identity;
 using IotPki.Pki;
 using IotPki.Server.Data;
 using IotPki.Server.Data.Entities;
+using IotPki.Server.Devices;
 using IotPki.Server.Operators;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace IotPki.Server.Fleet;
 
@@ -25,6 +27,7 @@ public static class ManufacturerEndpoints
             .RequireAuthorization(OperatorRole.CanRead);
         manufacturers.MapPost("/", Register).RequireAuthorization(OperatorRole.CanChange);
         manufacturers.MapPut("/{name}/unregistered-policy", SetPolicy).RequireAuthorization(OperatorRole.CanChange);
+        manufacturers.MapPut("/{name}/profile", SetProfile).RequireAuthorization(OperatorRole.CanChange);
     }
 
     private static async Task<Results<Created<ManufacturerView>, ProblemHttpResult>> Register(
@@ -42,8 +45,7 @@ public static class ManufacturerEndpoints
         try
         {
             var m = await registration.RegisterAsync(request.Name ?? "", request.CaCertificatePem ?? "", field, CallerIdentity.Actor(http.User), ct, policy);
-            return TypedResults.Created($"/api/v1/manufacturers/{m.Name}",
-                new ManufacturerView(m.Id, m.Name, m.DeviceIdField, m.UnregisteredPolicy, m.CaThumbprint, m.CreatedAt));
+            return TypedResults.Created($"/api/v1/manufacturers/{m.Name}", ManufacturerView.Of(m));
         }
         catch (RegistrationException e)
         {
@@ -69,6 +71,39 @@ public static class ManufacturerEndpoints
         AuditLog.Add(db, clock.GetUtcNow(), "manufacturer.policy-changed", CallerIdentity.Actor(http.User),
             sourceAddress: http.Connection.RemoteIpAddress?.ToString(), detail: $"{name}: unregistered serials {request.Policy}");
         await db.SaveChangesAsync(ct);
-        return TypedResults.Ok(new ManufacturerView(m.Id, m.Name, m.DeviceIdField, m.UnregisteredPolicy, m.CaThumbprint, m.CreatedAt));
+        return TypedResults.Ok(ManufacturerView.Of(m));
+    }
+
+    /// <summary>The certificate profile of the manufacturer's devices; a null field takes the service's default.</summary>
+    public sealed record ProfileRequest(TimeSpan? OperationalLifetime, double? RenewalWindowStart, double? RenewalAtRisk);
+
+    /// <summary>Takes effect with each device's next certificate; the renewal cycles of certificates already issued stay.</summary>
+    private static async Task<Results<Ok<ManufacturerView>, ProblemHttpResult>> SetProfile(
+        string name, ProfileRequest request, HttpContext http, IotPkiDbContext db, IOptions<RenewalOptions> renewal, TimeProvider clock, CancellationToken ct)
+    {
+        if (request.OperationalLifetime is { } lifetime && (lifetime < CertificateProfile.MinimumLifetime || lifetime > TimeSpan.FromDays(3650)))
+        {
+            return TypedResults.Problem(Problems.BadRequest($"operationalLifetime must be between {CertificateProfile.MinimumLifetime} and 3650 days.", "bad_profile"));
+        }
+        var start = request.RenewalWindowStart ?? renewal.Value.WindowStart;
+        var atRisk = request.RenewalAtRisk ?? renewal.Value.AtRisk;
+        if (start is <= 0 or >= 1 || atRisk <= start || atRisk >= 1)
+        {
+            return TypedResults.Problem(Problems.BadRequest(
+                $"The renewal window must satisfy 0 < renewalWindowStart < renewalAtRisk < 1 (here {start} and {atRisk}).", "bad_profile"));
+        }
+        var m = await db.Manufacturers.SingleOrDefaultAsync(x => x.Name == name, ct);
+        if (m is null)
+        {
+            return TypedResults.Problem(Problems.BadRequest($"No manufacturer '{name}'.", "unknown_manufacturer"));
+        }
+        m.OperationalLifetime = request.OperationalLifetime;
+        m.RenewalWindowStart = request.RenewalWindowStart;
+        m.RenewalAtRisk = request.RenewalAtRisk;
+        AuditLog.Add(db, clock.GetUtcNow(), "manufacturer.profile-changed", CallerIdentity.Actor(http.User),
+            sourceAddress: http.Connection.RemoteIpAddress?.ToString(),
+            detail: $"{name}: lifetime {request.OperationalLifetime?.ToString() ?? "default"}, window {start}..{atRisk}");
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Ok(ManufacturerView.Of(m));
     }
 }
