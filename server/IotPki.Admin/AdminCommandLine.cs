@@ -5,7 +5,7 @@ using Spectre.Console;
 namespace IotPki.Admin;
 
 /// <summary>The operator's command line over the operator API: devices list|show|import|revoke|suspend|reinstate|renew,
-/// enrollments pending|approve|reject, audit.</summary>
+/// enrollments pending|approve|reject, audit, renew (campaigns), manufacturers list|profile|proof-of-possession.</summary>
 public static class AdminCommandLine
 {
     public const int Ok = 0;
@@ -34,6 +34,7 @@ public static class AdminCommandLine
         root.Add(Enrollments(console));
         root.Add(Audit(console));
         root.Add(RenewCampaign(console));
+        root.Add(ManufacturerCommands.Create(console, Api));
         return root;
     }
 
@@ -42,7 +43,9 @@ public static class AdminCommandLine
         var parse = Create(console).Parse(args);
         if (parse.Errors.Count > 0)
         {
-            await error.WriteLineAsync($"error: {parse.Errors[0].Message}");
+            // One line, even for a parser message that lists the accepted values line by line.
+            var message = string.Join(' ', parse.Errors[0].Message.Split(['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries));
+            await error.WriteLineAsync($"error: {message}");
             return BadInput;
         }
         try

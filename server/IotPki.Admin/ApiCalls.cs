@@ -14,6 +14,14 @@ public sealed class ApiCalls(HttpClient http)
     public Task<PageOf<DeviceRow>> PendingAsync(CancellationToken ct) => GetAsync<PageOf<DeviceRow>>("/api/v1/enrollments/pending?limit=1000", ct);
     public Task<PageOf<AuditRow>> AuditAsync(string query, CancellationToken ct) => GetAsync<PageOf<AuditRow>>($"/api/v1/audit{query}", ct);
 
+    public Task<List<ManufacturerRow>> ManufacturersAsync(CancellationToken ct) => GetAsync<List<ManufacturerRow>>("/api/v1/manufacturers", ct);
+
+    public async Task<T> PutAsync<T>(string path, object body, CancellationToken ct)
+    {
+        using var response = await SendAsync(HttpMethod.Put, path, JsonContent.Create(body), ct, keep: true);
+        return (await response!.Content.ReadFromJsonAsync<T>(Json, ct))!;
+    }
+
     public Task<CampaignRow> CampaignAsync(long id, CancellationToken ct) => GetAsync<CampaignRow>($"/api/v1/renewals/campaigns/{id}", ct);
 
     public async Task<CampaignRow> StartCampaignAsync(object request, CancellationToken ct)

@@ -12,3 +12,5 @@ public sealed record AuditRow(long Id, DateTimeOffset At, string Action, string 
 public sealed record Problem(string? Title, string? Detail, int? Status, string? Reason);
 public sealed record CampaignRow(long Id, string Population, DateTimeOffset StartedAt, TimeSpan Within, string StartedBy,
     int Devices, int Asked, int Renewed, int AtRiskOrExpired, bool Done);
+public sealed record ManufacturerRow(int Id, string Name, string DeviceIdField, string UnregisteredPolicy, string CaThumbprint,
+    DateTimeOffset CreatedAt, TimeSpan? OperationalLifetime, double? RenewalWindowStart, double? RenewalAtRisk, bool RequireProofOfPossession);

@@ -81,7 +81,7 @@ public sealed class BootstrapGate(IotPkiDbContext db, DeviceLifecycle lifecycle,
             return Refuse("already_enrolled",
                 $"Device '{deviceId}' is already enrolled: its bootstrap certificate is refused (a clone?) unless an operator allows re-provisioning.", deviceId);
         }
-        return EnrollmentDecision.Allow(device);
+        return EnrollmentDecision.Allow(device, manufacturer.RequireProofOfPossession);
     }
 
     private static X509Certificate2 Anchor(Manufacturer m) =>

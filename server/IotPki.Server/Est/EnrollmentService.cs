@@ -56,6 +56,10 @@ public sealed partial class EnrollmentService(
         {
             return await RefuseAsync(context, device.Id, popRefusal, ct);
         }
+        if (csr.ChallengePassword is null && decision.ProofOfPossessionRequired)
+        {
+            return await RefuseAsync(context, device.Id, EstRefusal.ProofOfPossessionRequired(), ct);
+        }
         if (serverKeyGen && csr!.AsksForKeyEncryption)
         {
             // Never send in the clear a key the client asked to receive encrypted.

@@ -28,6 +28,8 @@ public sealed record EstRefusal(int Status, string Reason, string Detail)
     public static EstRefusal Forbidden(string reason, string detail) => new(403, reason, detail);
     public static EstRefusal TlsUniqueMismatch() => new(403, "tls_unique_mismatch",
         "The CSR's challengePassword is not this TLS session's tls-unique value: the CSR was not made for this connection (RFC 7030 §3.5).");
+    public static EstRefusal ProofOfPossessionRequired() => new(403, "proof_of_possession_required",
+        "This device's manufacturer requires proof of possession on first enrollment: put the TLS 1.2 session's tls-unique, base64, in the CSR's challengePassword (RFC 7030 §3.5; estclient -z).");
     public static EstRefusal TlsUniqueUnavailable() => new(400, "tls_unique_unavailable",
         "The CSR carries a challengePassword, but this connection is TLS 1.3, which has no tls-unique to check it against: use TLS 1.2 for proof of possession, or leave challengePassword out.");
 }

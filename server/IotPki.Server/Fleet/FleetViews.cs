@@ -32,10 +32,10 @@ public sealed record DeviceDetailView(DeviceView Device, string? BootstrapThumbp
 
 /// <param name="OperationalLifetime">The manufacturer's certificate profile; null fields take the service's defaults.</param>
 public sealed record ManufacturerView(int Id, string Name, string DeviceIdField, string UnregisteredPolicy, string CaThumbprint, DateTimeOffset CreatedAt,
-    TimeSpan? OperationalLifetime, double? RenewalWindowStart, double? RenewalAtRisk)
+    TimeSpan? OperationalLifetime, double? RenewalWindowStart, double? RenewalAtRisk, bool RequireProofOfPossession)
 {
     public static readonly Expression<Func<Manufacturer, ManufacturerView>> FromEntity = m => new ManufacturerView(
-        m.Id, m.Name, m.DeviceIdField, m.UnregisteredPolicy, m.CaThumbprint, m.CreatedAt, m.OperationalLifetime, m.RenewalWindowStart, m.RenewalAtRisk);
+        m.Id, m.Name, m.DeviceIdField, m.UnregisteredPolicy, m.CaThumbprint, m.CreatedAt, m.OperationalLifetime, m.RenewalWindowStart, m.RenewalAtRisk, m.RequireProofOfPossession);
 
     private static readonly Func<Manufacturer, ManufacturerView> Compiled = FromEntity.Compile();
 

@@ -28,6 +28,7 @@ public static class ManufacturerEndpoints
         manufacturers.MapPost("/", Register).RequireAuthorization(OperatorRole.CanChange);
         manufacturers.MapPut("/{name}/unregistered-policy", SetPolicy).RequireAuthorization(OperatorRole.CanChange);
         manufacturers.MapPut("/{name}/profile", SetProfile).RequireAuthorization(OperatorRole.CanChange);
+        manufacturers.MapPut("/{name}/proof-of-possession", SetProofOfPossession).RequireAuthorization(OperatorRole.CanChange);
     }
 
     private static async Task<Results<Created<ManufacturerView>, ProblemHttpResult>> Register(
@@ -103,6 +104,29 @@ public static class ManufacturerEndpoints
         AuditLog.Add(db, clock.GetUtcNow(), "manufacturer.profile-changed", CallerIdentity.Actor(http.User),
             sourceAddress: http.Connection.RemoteIpAddress?.ToString(),
             detail: $"{name}: lifetime {request.OperationalLifetime?.ToString() ?? "default"}, window {start}..{atRisk}");
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Ok(ManufacturerView.Of(m));
+    }
+
+    public sealed record ProofOfPossessionRequest(bool? Required);
+
+    /// <summary>Whether a first enrollment of the manufacturer's devices must carry the session's tls-unique (RFC 7030 §3.5).</summary>
+    private static async Task<Results<Ok<ManufacturerView>, ProblemHttpResult>> SetProofOfPossession(
+        string name, ProofOfPossessionRequest request, HttpContext http, IotPkiDbContext db, TimeProvider clock, CancellationToken ct)
+    {
+        if (request.Required is not { } required)
+        {
+            return TypedResults.Problem(Problems.BadRequest("required must be true or false.", "bad_setting"));
+        }
+        var m = await db.Manufacturers.SingleOrDefaultAsync(x => x.Name == name, ct);
+        if (m is null)
+        {
+            return TypedResults.Problem(Problems.BadRequest($"No manufacturer '{name}'.", "unknown_manufacturer"));
+        }
+        m.RequireProofOfPossession = required;
+        AuditLog.Add(db, clock.GetUtcNow(), "manufacturer.proof-of-possession-changed", CallerIdentity.Actor(http.User),
+            sourceAddress: http.Connection.RemoteIpAddress?.ToString(),
+            detail: $"{name}: proof of possession on first enrollment {(required ? "required" : "optional")}");
         await db.SaveChangesAsync(ct);
         return TypedResults.Ok(ManufacturerView.Of(m));
     }

@@ -1,16 +1,5 @@
-using System.Formats.Asn1;
-using System.Net;
-using System.Net.Security;
-using System.Net.Sockets;
-using System.Security.Authentication;
-using System.Security.Authentication.ExtendedProtection;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
-using System.Text;
 using System.Text.Json;
 using IotPki.Identity;
-using IotPki.Pki;
-using IotPki.Server.Est;
 using IotPki.Server.Tests.Infrastructure;
 
 namespace IotPki.Server.Tests.Est;
@@ -52,39 +41,10 @@ public sealed class TlsUniqueTests(ServerFixture server) : IClassFixture<ServerF
     {
         await server.RegisterAsync("pop-good-0001");
         using var bootstrap = server.Bootstrap("pop-good-0001");
-        using var tcp = new TcpClient();
-        await tcp.ConnectAsync(IPAddress.Loopback, server.EstBase.Port);
-        await using var tls = new SslStream(tcp.GetStream());
-        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-        {
-            TargetHost = "localhost",
-            EnabledSslProtocols = SslProtocols.Tls12,
-            ClientCertificates = [bootstrap],
-            LocalCertificateSelectionCallback = (_, _, _, _, _) => bootstrap,
-            RemoteCertificateValidationCallback = (_, c, _, _) => c is X509Certificate2 cert
-                && ChainValidator.Validate(cert, server.Pki.Root, [server.Pki.Issuing], DateTimeOffset.UtcNow) == ChainVerdict.Valid,
-        });
-        using var binding = tls.TransportContext!.GetChannelBinding(ChannelBindingKind.Unique)!;
-        var unique = Convert.ToBase64String(TlsUnique.FromBinding(binding)!);
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=pop-good-0001", key, HashAlgorithmName.SHA256);
-        request.OtherRequestAttributes.Add(new AsnEncodedData("1.2.840.113549.1.9.7", Utf8(unique)));
-        var body = Convert.ToBase64String(request.CreateSigningRequest());
 
-        var message = $"POST /.well-known/est/simpleenroll HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/pkcs10\r\n" +
-                      $"Content-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}";
-        await tls.WriteAsync(Encoding.ASCII.GetBytes(message));
-        using var reader = new StreamReader(tls);
-        var statusLine = await reader.ReadLineAsync();
+        var statusLine = await TlsUniqueEnrollment.EnrollAsync(server, bootstrap, "pop-good-0001");
 
         Assert.StartsWith("HTTP/1.1 200", statusLine);
         Assert.Equal(1L, await server.Database.ScalarAsync<long>("SELECT count(*) FROM certificates WHERE \"DeviceId\" = 'pop-good-0001'"));
-    }
-
-    private static byte[] Utf8(string value)
-    {
-        var writer = new AsnWriter(AsnEncodingRules.DER);
-        writer.WriteCharacterString(UniversalTagNumber.UTF8String, value);
-        return writer.Encode();
     }
 }

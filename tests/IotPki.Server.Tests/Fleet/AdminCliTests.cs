@@ -96,4 +96,32 @@ public sealed class AdminCliTests(ServerFixture server) : IClassFixture<ServerFi
         Assert.Equal(AdminCommandLine.Failed, exit);
         Assert.Contains("does not exist", error);
     }
+
+    [Fact]
+    public async Task Manufacturers_profile_and_proof_of_possession_are_set_and_listed_from_the_command_line()
+    {
+        var auth = await CredentialsAsync("cli-maker-admin", OperatorRole.Admin);
+
+        var profile = await RunAsync(["manufacturers", "profile", "demo", "--lifetime", "30.00:00:00", "--window-start", "0.6", "--at-risk", "0.85", .. auth]);
+        var required = await RunAsync(["manufacturers", "proof-of-possession", "demo", "required", .. auth]);
+        var requiredInDb = await server.Database.ScalarAsync<bool>("SELECT \"RequireProofOfPossession\" FROM manufacturers WHERE \"Name\" = 'demo'");
+        var listed = await RunAsync(["manufacturers", "list", .. auth]);
+        var optional = await RunAsync(["manufacturers", "proof-of-possession", "demo", "optional", .. auth]);
+        var badWindow = await RunAsync(["manufacturers", "profile", "demo", "--window-start", "0.9", "--at-risk", "0.5", .. auth]);
+        var badSetting = await RunAsync(["manufacturers", "proof-of-possession", "demo", "maybe", .. auth]);
+
+        Assert.Equal((0, ""), (profile.Exit, profile.Err));
+        Assert.Contains("demo: lifetime 30.00:00:00, renewal window 0.6..0.85", profile.Out);
+        Assert.Equal(0, required.Exit);
+        Assert.True(requiredInDb);
+        Assert.Contains("required", listed.Out);
+        Assert.Contains("30.00:00:00", listed.Out);
+        Assert.Equal(0, optional.Exit);
+        Assert.False(await server.Database.ScalarAsync<bool>("SELECT \"RequireProofOfPossession\" FROM manufacturers WHERE \"Name\" = 'demo'"));
+        Assert.Equal(AdminCommandLine.Failed, badWindow.Exit);
+        Assert.StartsWith("error: 400", badWindow.Err);
+        Assert.Equal(0.6, await server.Database.ScalarAsync<double>("SELECT \"RenewalWindowStart\" FROM manufacturers WHERE \"Name\" = 'demo'"));
+        Assert.Equal(AdminCommandLine.BadInput, badSetting.Exit);
+        Assert.Single(badSetting.Err.Trim().Split('\n'));
+    }
 }

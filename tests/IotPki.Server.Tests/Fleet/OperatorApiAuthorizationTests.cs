@@ -41,6 +41,7 @@ public sealed class OperatorApiAuthorizationTests(OperatorApiAuthorizationTests.
         { "GET", "/api/v1/audit", false },
         { "GET", "/openapi/v1.json", false },
         { "GET", "/api/v1/broker", false },
+        { "GET", "/api/v1/renewals", false },
         { "POST", "/api/v1/devices", true },
         { "POST", "/api/v1/devices/import?manufacturer=demo", true },
         { "POST", "/api/v1/devices/authz-dev1/suspend", true },
@@ -49,6 +50,10 @@ public sealed class OperatorApiAuthorizationTests(OperatorApiAuthorizationTests.
         { "POST", "/api/v1/devices/no-such-device/revoke", true },
         { "POST", "/api/v1/manufacturers", true },
         { "PUT", "/api/v1/manufacturers/demo/unregistered-policy", true },
+        { "PUT", "/api/v1/manufacturers/demo/profile", true },
+        { "PUT", "/api/v1/manufacturers/demo/proof-of-possession", true },
+        { "POST", "/api/v1/devices/authz-dev1/renew", true },
+        { "POST", "/api/v1/renewals/campaigns", true },
         { "POST", "/api/v1/enrollments/authz-dev1/approve", true },
         { "POST", "/api/v1/enrollments/authz-dev1/reject", true },
     };

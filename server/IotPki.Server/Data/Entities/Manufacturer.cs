@@ -24,6 +24,9 @@ public sealed class Manufacturer
     public TimeSpan? OperationalLifetime { get; set; }
     public double? RenewalWindowStart { get; set; }
     public double? RenewalAtRisk { get; set; }
+    /// <summary>A first enrollment of this manufacturer's devices must prove possession (RFC 7030 §3.5): its CSR carries
+    /// the TLS 1.2 session's tls-unique as challengePassword, so a CSR replayed on another connection is refused.</summary>
+    public bool RequireProofOfPossession { get; set; }
 
     /// <summary>The row of a manufacturer whose bootstrap certificates <paramref name="ca"/> issues.</summary>
     public static Manufacturer FromCa(string name, X509Certificate2 ca, DeviceIdField field, DateTimeOffset now) => new()

@@ -342,6 +342,9 @@ namespace IotPki.Server.Data.Migrations
                     b.Property<double?>("RenewalWindowStart")
                         .HasColumnType("double precision");
 
+                    b.Property<bool>("RequireProofOfPossession")
+                        .HasColumnType("boolean");
+
                     b.Property<string>("UnregisteredPolicy")
                         .IsRequired()
                         .ValueGeneratedOnAdd()
