@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.EntityFrameworkCore;
 
 namespace IotPki.Server.Data;
@@ -9,7 +10,7 @@ public static class DataFeature
     {
         var connectionString = DatabaseConnection.Resolve(configuration);
         services.AddDbContextPool<IotPkiDbContext>(o => o.UseNpgsql(connectionString));
-        services.AddSingleton(TimeProvider.System);
+        services.TryAddSingleton(TimeProvider.System);
         return services;
     }
 }

@@ -63,24 +63,28 @@ public sealed partial class DeviceLifecycle
     {
         var now = clock.GetUtcNow();
         var expired = await MoveAsync(RenewalStatus.Expired, "renewal.expired", """
-            r."Status" <> 'expired' AND r."NotAfter" <= @now
-            """, "'certificate ' || r.\"CertificateSerial\" || ' expired without renewal'", now, batch, ct);
+            r."Status" IN ('scheduled', 'asked', 'renewed', 'at-risk') AND r."NotAfter" <= @now
+            """, "NotAfter", "'certificate ' || r.\"CertificateSerial\" || ' expired without renewal'", now, batch, ct);
         var atRisk = await MoveAsync(RenewalStatus.AtRisk, "renewal.at-risk", """
             r."Status" IN ('scheduled', 'asked', 'renewed') AND r."AtRiskAt" <= @now AND r."NotAfter" > @now
-            """, "'not renewed, certificate ' || r.\"CertificateSerial\" || ' expires ' || to_char(r.\"NotAfter\" AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS\"Z\"')",
+            """, "AtRiskAt", "'not renewed, certificate ' || r.\"CertificateSerial\" || ' expires ' || to_char(r.\"NotAfter\" AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS\"Z\"')",
             now, batch, ct);
         return (atRisk, expired);
     }
 
-    private async Task<int> MoveAsync(RenewalStatus to, string action, string where, string detail, DateTimeOffset now, int batch, CancellationToken ct)
+    /// <param name="orderBy">The column of the (Status, column) index the candidates are read by, oldest first: the pass
+    /// reads the rows it moves and not the fleet (an IN-subquery let PostgreSQL merge-join the whole table instead).</param>
+    private async Task<int> MoveAsync(RenewalStatus to, string action, string where, string orderBy, string detail, DateTimeOffset now, int batch,
+        CancellationToken ct)
     {
         var sql = $"""
             WITH moved AS (
-                UPDATE device_renewals r SET "Status" = @to
-                WHERE r."DeviceId" IN (
-                    SELECT r."DeviceId" FROM device_renewals r JOIN devices d ON d."Id" = r."DeviceId"
-                    WHERE d."State" = 'active' AND {where} LIMIT @batch)
-                RETURNING r.*)
+                UPDATE device_renewals t SET "Status" = @to
+                WHERE t."DeviceId" = ANY(ARRAY(
+                    SELECT r."DeviceId" FROM device_renewals r
+                    WHERE {where} AND EXISTS (SELECT 1 FROM devices d WHERE d."Id" = r."DeviceId" AND d."State" = 'active')
+                    ORDER BY r."{orderBy}" LIMIT @batch))
+                RETURNING t.*)
             INSERT INTO audit_events ("At", "Action", "Actor", "DeviceId", "Detail")
             SELECT @now, @action, @actor, r."DeviceId", {detail} FROM moved r
             """;

@@ -22,10 +22,4 @@ public sealed class DeviceRenewal
     public RenewalStatus Status { get; set; }
     /// <summary>The campaign that last moved this device's slot, if any.</summary>
     public long? CampaignId { get; set; }
-
-    /// <summary>True when the server should ask now: the slot has come and it was not asked in this cycle, or it was
-    /// asked at least <paramref name="reaskAfter"/> ago and has not renewed.</summary>
-    public bool IsDue(DateTimeOffset now, TimeSpan reaskAfter) =>
-        (Status is RenewalStatus.Scheduled or RenewalStatus.Renewed && SlotAt <= now)
-        || (Status is RenewalStatus.Asked or RenewalStatus.AtRisk && AskedAt is { } asked && asked + reaskAfter <= now && now < NotAfter);
 }
