@@ -58,8 +58,7 @@ public static class ServerKeyGenAnswer
             {
                 throw new FormatException("The serverkeygen answer lacks its " + (key is null ? "application/pkcs8 key" : "certificate") + " part.");
             }
-            using var certified = certificate.GetECDsaPublicKey();
-            if (certified is null || !certified.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(key.ExportSubjectPublicKeyInfo()))
+            if (!Certifies(certificate, key))
             {
                 throw new FormatException("The key the server generated does not match the certificate it issued.");
             }
@@ -70,6 +69,20 @@ public static class ServerKeyGenAnswer
             key?.Dispose();
             certificate?.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Whether the certificate's public key is the key's; a public key that does not decode certifies nothing.</summary>
+    private static bool Certifies(X509Certificate2 certificate, ECDsa key)
+    {
+        try
+        {
+            using var certified = certificate.GetECDsaPublicKey();
+            return certified is not null && certified.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(key.ExportSubjectPublicKeyInfo());
+        }
+        catch (Exception e) when (e is CryptographicException or PlatformNotSupportedException)
+        {
+            return false;
         }
     }
 
@@ -85,7 +98,8 @@ public static class ServerKeyGenAnswer
             }
             return key;
         }
-        catch (CryptographicException e)
+        // A curve this platform lacks is PlatformNotSupportedException: as malformed as bad DER, for a key we did not ask for.
+        catch (Exception e) when (e is CryptographicException or PlatformNotSupportedException)
         {
             key.Dispose();
             throw new FormatException("The serverkeygen key part is not an unencrypted PKCS#8 ECDSA key: " + e.Message);

@@ -71,6 +71,10 @@ public static class CertsOnlyPkcs7
         {
             throw new FormatException("The PKCS#7 content is not valid DER.", e);
         }
+        catch (System.Security.Cryptography.CryptographicException e)
+        {
+            throw new FormatException("The PKCS#7 content holds a certificate that does not parse.", e);
+        }
     }
 
     /// <summary>The certificates of a base64 certs-only answer, line breaks and all.</summary>

@@ -105,6 +105,24 @@ public sealed class RenewalTests(RenewalTests.Fixture server) : IClassFixture<Re
     }
 
     [Fact]
+    public async Task A_device_offline_through_its_slot_and_past_its_at_risk_point_is_asked_when_it_comes_back()
+    {
+        using var device = await DeviceIdentity.EnrollAsync(server, "late-offline-1");
+        Assert.Equal(1, await server.Database.ExecuteAsync(
+            "UPDATE device_renewals SET \"SlotAt\" = now() - interval '2 minutes', \"AtRiskAt\" = now() - interval '1 second' WHERE \"DeviceId\" = $1", device.Id));
+        await PlanAsync(server.Services);
+        var atRisk = await RenewalOf(device.Id);
+        Assert.Equal((RenewalStatus.AtRisk, null, 0), (atRisk.Status, atRisk.AskedAt, atRisk.AskCount));
+
+        using var listener = await CommandListener.ConnectAsync(server, device.Certificate, device.Id);
+
+        using var command = await listener.First.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("renew", command.RootElement.GetProperty("command").GetString());
+        var asked = await RenewalOf(device.Id);
+        Assert.Equal((RenewalStatus.AtRisk, 1), (asked.Status, asked.AskCount));
+    }
+
+    [Fact]
     public async Task A_device_that_ignores_its_asks_becomes_at_risk_then_expired_audited_and_found_by_the_filters()
     {
         using var device = await DeviceIdentity.EnrollAsync(server, "ignorer-0001");
