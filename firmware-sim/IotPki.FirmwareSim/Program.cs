@@ -188,7 +188,10 @@ renewalPlanBench.SetAction(async (parse, ct) =>
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"planner passes={p.Passes} asked={p.Asked} renewed={p.Renewed} at_risk={p.AtRisk} expired={p.Expired} batch_jobs={p.BatchJobs} " +
         $"pass_p50_ms={p.PassP50Ms:F1} pass_p99_ms={p.PassP99Ms:F1} pass_max_ms={p.PassMaxMs:F1} batch_mean_ms={p.BatchMeanMs:F1} " +
-        $"rows_read={p.RowsRead} rows_read_per_ask={(p.Asked == 0 ? 0 : (double)p.RowsRead / p.Asked):F2} hangfire_jobs={p.HangfireJobs} hangfire_bytes={p.HangfireBytes} audit_rows={p.AuditRows}"));
+        $"rows_read={p.RowsRead} rows_read_per_ask={(p.Asked == 0 ? 0 : (double)p.RowsRead / p.Asked):F2} hangfire_jobs={p.HangfireJobs} hangfire_bytes={p.HangfireBytes} audit_rows={p.AuditRows} " +
+        $"backlog_asks={p.BacklogAsks} backlog_rows_read_per_ask={(p.BacklogAsks == 0 ? 0 : (double)p.BacklogRowsRead / p.BacklogAsks):F2} " +
+        $"steady_asks={p.Asked - p.BacklogAsks} steady_rows_read_per_ask={(p.Asked == p.BacklogAsks ? 0 : (double)(p.RowsRead - p.BacklogRowsRead) / (p.Asked - p.BacklogAsks)):F2} " +
+        $"steady_pass_p50_ms={p.SteadyPassP50Ms:F1} steady_pass_p99_ms={p.SteadyPassP99Ms:F1}"));
     var n = await bench.RunNaiveAsync(parse.GetValue(naiveOption) ?? devices, ct);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"naive naive_jobs={n.Jobs} naive_seconds={n.Seconds:F1} naive_per_second={n.Jobs / n.Seconds:F0} naive_hangfire_bytes={n.HangfireBytes} naive_rows_per_job={n.RowsPerJob}"));

@@ -21,6 +21,7 @@ public static class IotPkiServer
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         configure?.Invoke(builder);
         builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<DatabaseUnavailableHandler>();
         builder.Services.AddData(builder.Configuration);
         builder.Services.AddCa();
         builder.Services.AddCluster();

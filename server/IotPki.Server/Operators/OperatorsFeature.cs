@@ -25,7 +25,9 @@ public static class OperatorsFeature
         return services;
     }
 
-    /// <summary>Authentication for every request, and the <c>/api/v1</c> group the features map their operator
+    private const string AuthenticationMiddlewareSet = "__AuthenticationMiddlewareSet";
+
+    /// <summary>Authentication on the operator listener, and the <c>/api/v1</c> group the features map their operator
     /// routes into. The API and its OpenAPI document exist only on the operator listener; elsewhere they are not found.</summary>
     public static RouteGroupBuilder MapOperatorApi(this WebApplication app)
     {
@@ -41,6 +43,10 @@ public static class OperatorsFeature
         // Operator certificates are looked at on the operator listener only: an EST request pays for no chain
         // validation or database lookup it does not need.
         app.UseWhen(http => TlsListener.PurposeOf(http) == ListenerEndpoints.Operator, branch => branch.UseAuthentication());
+        // A branch's UseAuthentication does not mark the application, and WebApplication would then put its own
+        // authentication for every request at the very start of the pipeline: ahead of the exception handler (a
+        // database outage during authentication became a 500, not a 503) and on every listener.
+        ((IApplicationBuilder)app).Properties[AuthenticationMiddlewareSet] = true;
         app.UseAuthorization();
         app.MapOpenApi().RequireAuthorization(OperatorRole.CanRead);
         return app.MapGroup("/api/v1").AddEndpointFilter<NulGuard>();

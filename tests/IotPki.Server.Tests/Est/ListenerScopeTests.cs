@@ -10,8 +10,41 @@ namespace IotPki.Server.Tests.Est;
 
 /// <summary>Each listener serves its own routes (EST on the EST port, not the operator port), a CSR asks only for the
 /// names its device holds, and the operator API's refusals say how to authenticate and bound every list alike.</summary>
-public sealed class ListenerScopeTests(ServerFixture server) : IClassFixture<ServerFixture>
+public sealed class ListenerScopeTests(ListenerScopeTests.Fixture server) : IClassFixture<ListenerScopeTests.Fixture>
 {
+    public sealed class Fixture : ServerFixture
+    {
+        protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+        {
+            ["Logging:LogLevel:IotPki.Server.Operators"] = "Debug",
+        };
+    }
+
+    [Fact]
+    public async Task Operator_certificates_are_authenticated_on_the_operator_listener_only()
+    {
+        using var device = await DeviceIdentity.EnrollAsync(server, "scope-auth-1");
+        using var est = EstClient.Create(server, device.Certificate);
+        var (_, csr) = TestPki.Csr("scope-auth-1");
+        var before = AuthenticationLogs();
+
+        using (var reenroll = await EstClient.PostCsrAsync(est, "simplereenroll", csr))
+        using (var cacerts = await est.GetAsync("cacerts"))
+        {
+            Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (reenroll.StatusCode, cacerts.StatusCode));
+        }
+        var afterEst = AuthenticationLogs();
+        using var api = OperatorClient.Create(server, device.Certificate);
+        using var refused = await api.GetAsync("/api/v1/devices");
+
+        Assert.Equal(before, afterEst);
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.True(AuthenticationLogs() > afterEst, "the operator listener's request was authenticated (and logged)");
+    }
+
+    private int AuthenticationLogs() =>
+        server.Logs.Entries.Count(e => e.Category == typeof(OperatorAuthenticationHandler).FullName);
+
     [Fact]
     public async Task EST_is_not_served_on_the_operator_port()
     {

@@ -2,7 +2,7 @@ using Npgsql;
 
 namespace IotPki.Server.Tests.Infrastructure;
 
-/// <summary>A fresh PostgreSQL database on the cluster that <c>./iotpki test</c> started, dropped afterwards.</summary>
+/// <summary>A fresh PostgreSQL database on the cluster that <c>./iotpki test</c> started (or a class's own), dropped afterwards.</summary>
 public sealed class PostgresDatabase : IAsyncLifetime
 {
     private readonly string _admin;
@@ -10,9 +10,10 @@ public sealed class PostgresDatabase : IAsyncLifetime
     public string Name { get; } = $"t_{Guid.NewGuid():N}";
     public string ConnectionString { get; }
 
-    public PostgresDatabase()
+    /// <param name="adminConnectionString">The cluster to create the database on (default: the shared test cluster).</param>
+    public PostgresDatabase(string? adminConnectionString = null)
     {
-        _admin = Environment.GetEnvironmentVariable("IOTPKI_TEST_DB") ?? Environment.GetEnvironmentVariable("IOTPKI_DB")
+        _admin = adminConnectionString ?? Environment.GetEnvironmentVariable("IOTPKI_TEST_DB") ?? Environment.GetEnvironmentVariable("IOTPKI_DB")
             ?? throw new InvalidOperationException("Run the tests with ./iotpki test (IOTPKI_TEST_DB names the PostgreSQL cluster).");
         ConnectionString = new NpgsqlConnectionStringBuilder(_admin) { Database = Name, MaxPoolSize = 40 }.ConnectionString;
     }

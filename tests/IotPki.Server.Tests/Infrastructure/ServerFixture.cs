@@ -5,6 +5,7 @@ using IotPki.Server.Data;
 using IotPki.Server.Fleet;
 using IotPki.Server.Hosting;
 using IotPki.Server.Http;
+using Microsoft.Extensions.Logging;
 
 namespace IotPki.Server.Tests.Infrastructure;
 
@@ -15,7 +16,7 @@ public class ServerFixture : IAsyncLifetime
 
     private WebApplication? _app;
 
-    public PostgresDatabase Database { get; } = new();
+    public PostgresDatabase Database { get; private set; } = null!;
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("iotpki-test-").FullName;
     public Uri EstBase { get; private set; } = null!;
     public Uri OperatorBase { get; private set; } = null!;
@@ -27,11 +28,18 @@ public class ServerFixture : IAsyncLifetime
     public PkiState Pki => Services.GetRequiredService<PkiState>();
     public CertificateAuthority DemoManufacturer { get; private set; } = null!;
 
+    /// <summary>What the server instances of this fixture logged, by category (for the behaviour only a log shows).</summary>
+    public RecordingLoggerProvider Logs { get; } = new();
+
     /// <summary>Extra configuration of a test class (profiles, limits).</summary>
     protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?>();
 
+    /// <summary>The database the server runs on: a fresh one on the shared test cluster unless a class brings its own.</summary>
+    protected virtual Task<PostgresDatabase> CreateDatabaseAsync() => Task.FromResult(new PostgresDatabase());
+
     public virtual async Task InitializeAsync()
     {
+        Database = await CreateDatabaseAsync();
         await Database.InitializeAsync();
         _app = await StartServerAsync();
         var listeners = _app.Services.GetRequiredService<ListenerEndpoints>();
@@ -68,7 +76,11 @@ public class ServerFixture : IAsyncLifetime
         {
             settings[key] = value;
         }
-        var app = IotPkiServer.Build([], b => b.Configuration.AddInMemoryCollection(settings));
+        var app = IotPkiServer.Build([], b =>
+        {
+            b.Configuration.AddInMemoryCollection(settings);
+            b.Logging.AddProvider(Logs);
+        });
         await IotPkiServer.StartAsync(app);
         await app.Services.GetRequiredService<IotPki.Server.Cluster.ClusterListener>().Listening.WaitAsync(TimeSpan.FromSeconds(30));
         return app;
@@ -105,7 +117,10 @@ public class ServerFixture : IAsyncLifetime
             await _app.DisposeAsync();
         }
         DemoManufacturer?.Dispose();
-        await Database.DisposeAsync();
+        if (Database is not null)
+        {
+            await Database.DisposeAsync();
+        }
         try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { }
     }
 }

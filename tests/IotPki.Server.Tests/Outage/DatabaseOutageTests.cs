@@ -1,0 +1,137 @@
+using System.Collections.Concurrent;
+using System.Net;
+using IotPki.Pki;
+using IotPki.Server.Operators;
+using IotPki.Server.Tests.Infrastructure;
+using MQTTnet;
+
+namespace IotPki.Server.Tests.Outage;
+
+/// <summary>PostgreSQL killed (<c>pg_ctl stop -m immediate</c>) under load and started again: meanwhile EST and the
+/// operator API answer 503 with Retry-After, never 500 and never a certificate that was not committed; afterwards the
+/// server recovers by itself, and every certificate a client received is in the database with its enrollment row.</summary>
+public sealed class DatabaseOutageTests(DatabaseOutageTests.Fixture server) : IClassFixture<DatabaseOutageTests.Fixture>
+{
+    public sealed class Fixture : ServerFixture
+    {
+        public PrivateCluster Cluster { get; private set; } = null!;
+
+        protected override async Task<PostgresDatabase> CreateDatabaseAsync()
+        {
+            Cluster = await PrivateCluster.StartAsync();
+            return new PostgresDatabase(Cluster.AdminConnectionString);
+        }
+
+        public override async Task DisposeAsync()
+        {
+            await base.DisposeAsync();
+            await Cluster.DisposeAsync();
+        }
+    }
+
+    private const int Devices = 120;
+
+    [Fact]
+    public async Task Under_load_an_outage_is_503_with_Retry_After_and_afterwards_every_certificate_received_is_committed()
+    {
+        var ids = Enumerable.Range(0, Devices).Select(i => $"outage-{i:D4}").ToArray();
+        await server.RegisterAsync(ids);
+        using var admin = await OperatorClient.IssueAsync(server, "outage-admin", OperatorRole.Admin);
+        using var api = OperatorClient.Create(server, admin);
+        using var connected = await DeviceIdentity.EnrollAsync(server, "outage-mqtt");
+        var received = new ConcurrentDictionary<string, string>();  // device → serial it was given
+        var statuses = new ConcurrentBag<(int Status, bool RetryAfter, string Where)>();
+        var pending = new ConcurrentQueue<string>(ids);
+        using var stop = new CancellationTokenSource();
+
+        async Task EnrollLoopAsync()
+        {
+            while (!stop.IsCancellationRequested && pending.TryDequeue(out var id))
+            {
+                using var bootstrap = server.Bootstrap(id);
+                using var est = EstClient.Create(server, bootstrap);
+                var (_, csr) = TestPki.Csr(id);
+                using var response = await EstClient.PostCsrAsync(est, "simpleenroll", csr);
+                statuses.Add(((int)response.StatusCode, response.Headers.RetryAfter is not null, $"enroll {id}"));
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    using var certificate = await EstClient.ReadCertificateAsync(response);
+                    received[id] = CertificateIdentifiers.Serial(certificate);
+                }
+                else
+                {
+                    pending.Enqueue(id);  // a 503 (or a 202) is retried, as a device would
+                    await Task.Delay(50);
+                }
+            }
+        }
+
+        async Task ApiLoopAsync()
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var response = await api.GetAsync("/api/v1/devices?limit=20");
+                statuses.Add(((int)response.StatusCode, response.Headers.RetryAfter is not null, "api list"));
+                await Task.Delay(20);
+            }
+        }
+
+        async Task MqttLoopAsync()
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var client = new MqttClientFactory().CreateMqttClient();
+                try
+                {
+                    await client.ConnectAsync(MqttTestClient.Options(server, connected.Certificate, connected.Id));
+                    await client.DisconnectAsync();
+                }
+                catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException)
+                {
+                }
+                await Task.Delay(50);
+            }
+        }
+
+        var load = new List<Task> { ApiLoopAsync(), MqttLoopAsync() };
+        load.AddRange(Enumerable.Range(0, 4).Select(_ => EnrollLoopAsync()));
+        await WaitUntilAsync(() => received.Count >= 10);
+        await server.Cluster.StopImmediatelyAsync();
+        var enrolledBeforeOutage = received.Count;
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var outageStatuses = statuses.ToList();
+        await server.Cluster.StartAgainAsync();
+        await WaitUntilAsync(() => received.Count == Devices, TimeSpan.FromSeconds(120));
+        stop.Cancel();
+        await Task.WhenAll(load);
+
+        var errors = statuses.Where(s => s.Status >= 500 && !(s.Status == 503 && s.RetryAfter)).ToList();
+        Assert.True(errors.Count == 0, string.Join("; ", errors.Take(10)));
+        Assert.Contains(outageStatuses, s => s.Status == 503 && s.RetryAfter);
+        Assert.True(enrolledBeforeOutage < Devices, "the outage hit the load");
+        Assert.Equal(Devices, received.Count);
+        foreach (var (id, serial) in received)
+        {
+            Assert.Equal(1L, await server.Database.ScalarAsync<long>(
+                "SELECT count(*) FROM certificates WHERE \"Serial\" = $1 AND \"DeviceId\" = $2", serial, id));
+        }
+        Assert.Equal(0L, await server.Database.ScalarAsync<long>("""
+            SELECT count(*) FROM certificates c WHERE c."Kind" = 'operational'
+              AND NOT EXISTS (SELECT 1 FROM enrollment_attempts a WHERE a."IssuedSerial" = c."Serial" AND a."Outcome" = 'issued')
+            """));
+        // Recovered by itself: the broker and EST serve again on the same process.
+        using var after = await DeviceIdentity.EnrollAsync(server, "outage-after");
+        using var mqtt = await MqttTestClient.ConnectAsync(server, after.Certificate, after.Id);
+        Assert.True(mqtt.IsConnected);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out waiting for the load");
+            await Task.Delay(50);
+        }
+    }
+}
