@@ -5,8 +5,10 @@ using System.Security.Cryptography.X509Certificates;
 namespace IotPki.FirmwareSim;
 
 /// <summary>Enrolls every device of a factory directory once, each on a fresh TLS connection as a real device would,
-/// and reports throughput and latency percentiles.</summary>
-public sealed class EnrollmentBenchmark(Uri estBase, string caBundlePath, Factory factory, int concurrency, bool handshakeOnly = false)
+/// and reports throughput and latency percentiles. With <paramref name="reenroll"/>, each device re-enrolls with the
+/// operational identity <c>fleet-identities</c> gave it (<c>simplereenroll</c>, the renewal path).</summary>
+public sealed class EnrollmentBenchmark(Uri estBase, string caBundlePath, Factory factory, int concurrency, bool handshakeOnly = false,
+    bool reenroll = false)
 {
     public sealed record Result(int Devices, int Failures, double Seconds, double PerSecond, double P50Ms, double P99Ms, double MaxMs, string? FirstError);
 
@@ -21,7 +23,9 @@ public sealed class EnrollmentBenchmark(Uri estBase, string caBundlePath, Factor
         {
             var id = deviceIds[i];
             var dir = Path.Combine(factory.DevicesDirectory, id);
-            using var bootstrap = X509Certificate2.CreateFromPemFile(Path.Combine(dir, "boot.pem"), Path.Combine(dir, "boot.key"));
+            using var bootstrap = reenroll
+                ? X509Certificate2.CreateFromPemFile(FleetIdentities.CertPath(factory, id), FleetIdentities.KeyPath(factory, id))
+                : X509Certificate2.CreateFromPemFile(Path.Combine(dir, "boot.pem"), Path.Combine(dir, "boot.key"));
             using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
             var csr = EstHttpClient.CsrBase64(id, key);
             var started = Stopwatch.GetTimestamp();
@@ -38,7 +42,7 @@ public sealed class EnrollmentBenchmark(Uri estBase, string caBundlePath, Factor
                 }
                 else
                 {
-                    foreach (var certificate in await EstHttpClient.SimpleEnrollAsync(client, estBase, csr, ct))
+                    foreach (var certificate in await EstHttpClient.SimpleEnrollAsync(client, estBase, csr, ct, reenroll ? "simplereenroll" : "simpleenroll"))
                     {
                         certificate.Dispose();
                     }

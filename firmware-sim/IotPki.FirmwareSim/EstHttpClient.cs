@@ -20,11 +20,12 @@ public static class EstHttpClient
         Convert.ToBase64String(new CertificateRequest($"CN={deviceId}", key, HashAlgorithmName.SHA256).CreateSigningRequest());
 
     /// <summary><c>simpleenroll</c>; the certificates of the answer, or an HttpRequestException with the server's words.</summary>
-    public static async Task<List<X509Certificate2>> SimpleEnrollAsync(HttpClient client, Uri estBase, string csrBase64, CancellationToken ct)
+    public static async Task<List<X509Certificate2>> SimpleEnrollAsync(HttpClient client, Uri estBase, string csrBase64, CancellationToken ct,
+        string operation = "simpleenroll")
     {
         using var content = new StringContent(csrBase64, Encoding.ASCII);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/pkcs10");
-        using var response = await client.PostAsync(new Uri(estBase, "/.well-known/est/simpleenroll"), content, ct);
+        using var response = await client.PostAsync(new Uri(estBase, "/.well-known/est/" + operation), content, ct);
         var body = await response.Content.ReadAsStringAsync(ct);
         if (!response.IsSuccessStatusCode)
         {

@@ -22,13 +22,15 @@ var estOption = new Option<string>("--est") { Required = true, Description = "ES
 var caOption = new Option<FileInfo>("--ca") { Required = true, Description = "CA bundle (PEM)" };
 var concurrencyOption = new Option<int>("--concurrency") { DefaultValueFactory = _ => 8 };
 var handshakeOnlyOption = new Option<bool>("--handshake-only") { Description = "GET /healthz with the bootstrap certificate instead of enrolling (TLS baseline)" };
+var reenrollOption = new Option<bool>("--reenroll") { Description = "simplereenroll with each device's operational identity (op.pem, from fleet-identities)" };
 var enrollBench = new Command("enroll-bench", "Enroll every device of the factory directory once, a new TLS connection each; print figures.")
-    { dirOption, estOption, caOption, concurrencyOption, handshakeOnlyOption };
+    { dirOption, estOption, caOption, concurrencyOption, handshakeOnlyOption, reenrollOption };
 enrollBench.SetAction(async (parse, ct) =>
 {
     var f = new Factory(parse.GetValue(dirOption)!.FullName);
     var ids = File.ReadAllLines(f.SerialsPath).Skip(1).Where(l => l.Length > 0).ToList();
-    var bench = new EnrollmentBenchmark(new Uri(parse.GetValue(estOption)!), parse.GetValue(caOption)!.FullName, f, parse.GetValue(concurrencyOption), parse.GetValue(handshakeOnlyOption));
+    var bench = new EnrollmentBenchmark(new Uri(parse.GetValue(estOption)!), parse.GetValue(caOption)!.FullName, f, parse.GetValue(concurrencyOption),
+        parse.GetValue(handshakeOnlyOption), parse.GetValue(reenrollOption));
     var r = await bench.RunAsync(ids, ct);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"enrollments={r.Devices} failures={r.Failures} seconds={r.Seconds:F2} per_second={r.PerSecond:F1} p50_ms={r.P50Ms:F2} p99_ms={r.P99Ms:F2} max_ms={r.MaxMs:F2}"));
@@ -166,6 +168,45 @@ revocationBench.SetAction(async (parse, ct) =>
     return r.Closed == r.Devices ? 0 : 1;
 });
 root.Add(revocationBench);
+
+var devicesDirOption = new Option<DirectoryInfo>("--devices") { Required = true, Description = "Factory directory (from iotpki-sim factory)" };
+var fleetRunCountOption = new Option<int?>("--count") { Description = "Run the first N devices (default: all)" };
+var rateOption = new Option<double>("--rate") { DefaultValueFactory = _ => 50, Description = "Devices started per second (0: all at once)" };
+var durationOption = new Option<TimeSpan>("--duration") { DefaultValueFactory = _ => TimeSpan.FromMinutes(5), Description = "How long the fleet runs, e.g. 00:30:00" };
+var serversOption = new Option<string[]>("--server") { Required = true, AllowMultipleArgumentsPerToken = true,
+    Description = "A server instance as EST-URL,BROKER-URL (e.g. https://localhost:8443,mqtts://localhost:8883); repeat for several" };
+var renewalFractionOption = new Option<double>("--renewal-fraction") { DefaultValueFactory = _ => 2.0 / 3, Description = "When each agent rotates on its own timer (fraction of the lifetime)" };
+var jsonOption = new Option<FileInfo?>("--json") { Description = "Also write the summary here as JSON" };
+var fleetRun = new Command("fleet", "Run N devices on the real agent library (enroll, connect, rotate on timer and on the server's ask), spread over server instances; progress, then a summary.")
+    { devicesDirOption, fleetRunCountOption, rateOption, durationOption, serversOption, caOption, renewalFractionOption, jsonOption };
+fleetRun.SetAction(async (parse, ct) =>
+{
+    var f = new Factory(parse.GetValue(devicesDirOption)!.FullName);
+    var ids = File.ReadAllLines(f.SerialsPath).Skip(1).Where(l => l.Length > 0).ToList();
+    ids = ids.Take(parse.GetValue(fleetRunCountOption) ?? ids.Count).ToList();
+    var servers = new List<(Uri, Uri)>();
+    foreach (var server in parse.GetValue(serversOption)!)
+    {
+        var parts = server.Split(',');
+        if (parts.Length != 2 || !Uri.TryCreate(parts[0], UriKind.Absolute, out var est) || !Uri.TryCreate(parts[1], UriKind.Absolute, out var broker))
+        {
+            Console.Error.WriteLine($"error: --server '{server}' is not EST-URL,BROKER-URL");
+            return 2;
+        }
+        servers.Add((est, broker));
+    }
+    var run = new FleetRun(f, servers, parse.GetValue(caOption)!.FullName, parse.GetValue(rateOption), parse.GetValue(renewalFractionOption));
+    var duration = parse.GetValue(durationOption);
+    await run.RunAsync(ids, duration, Console.Error, ct);
+    var (line, json) = run.Summary(duration);
+    Console.WriteLine(line);
+    if (parse.GetValue(jsonOption) is { } file)
+    {
+        await File.WriteAllTextAsync(file.FullName, json, ct);
+    }
+    return 0;
+});
+root.Add(fleetRun);
 
 var dbOption = new Option<string>("--db") { Required = true, Description = "PostgreSQL connection string of an empty database" };
 var planDevicesOption = new Option<int>("--devices") { DefaultValueFactory = _ => 1_000_000 };

@@ -16,6 +16,7 @@ public sealed partial class DeviceLifecycle
     /// <summary>Asks those of <paramref name="ids"/> that are due: each is claimed in one statement (so two instances,
     /// or a planner and a connect, never ask one device twice in one slot), audited, and announced to the instance
     /// holding its session. <paramref name="onlineOnly"/>: leave offline devices due, to be asked when they connect.
+    /// The devices are read by key, as the renewal rows are (joined whole, PostgreSQL hash-joined a scan of the fleet).
     /// Returns the ids asked.</summary>
     public async Task<IReadOnlyList<DeviceId>> AskRenewalsAsync(IReadOnlyCollection<DeviceId> ids, bool onlineOnly, string actor, CancellationToken ct)
     {
@@ -31,7 +32,7 @@ public sealed partial class DeviceLifecycle
                 UPDATE device_renewals r
                 SET "Status" = CASE WHEN r."Status" = 'at-risk' THEN 'at-risk' ELSE 'asked' END,
                     "AskedAt" = @now, "AskCount" = r."AskCount" + 1
-                FROM devices d
+                FROM (SELECT "Id", "State", "Online" FROM devices WHERE "Id" = ANY(@ids)) d
                 WHERE d."Id" = r."DeviceId" AND r."DeviceId" = ANY(@ids) AND (NOT @onlineOnly OR d."Online")
                   AND {RenewalDue.Predicate}
                 RETURNING r."DeviceId", r."AskCount", r."AtRiskAt", r."NotAfter"),
