@@ -123,6 +123,7 @@ public sealed class RenewalPlanBenchmark(string connectionString, int devices, T
         long asked = 0, renewed = 0, atRisk = 0, expired = 0;
         var batchJobs = 0;
         var monitor = storage.GetMonitoringApi();
+        var finished = Finished(monitor);
         var end = clock.GetUtcNow() + duration;
         var backlogEnd = clock.GetUtcNow() + Backlog;
         long backlogAsks = -1, backlogRows = -1;
@@ -142,11 +143,14 @@ public sealed class RenewalPlanBenchmark(string connectionString, int devices, T
             passMs.Add(watch.Elapsed.TotalMilliseconds);
             if (pass.Batches > 0)
             {
+                // Until every batch of this pass has finished (not merely left the queue: a fetched job is briefly
+                // neither enqueued nor processing), so its asks are stamped with this pass's time.
                 var drain = Stopwatch.StartNew();
-                while (monitor.EnqueuedCount("default") + monitor.ProcessingCount() > 0)
+                while (Finished(monitor) < finished + pass.Batches)
                 {
                     await Task.Delay(20, ct);
                 }
+                finished += pass.Batches;
                 batchMs.Add(drain.Elapsed.TotalMilliseconds / pass.Batches);
                 batchJobs += pass.Batches;
             }
@@ -169,6 +173,12 @@ public sealed class RenewalPlanBenchmark(string connectionString, int devices, T
         return new PlannerResult(passes, asked, renewed, atRisk, expired, batchJobs, p50, p99, max,
             batchMs.Count == 0 ? 0 : batchMs.Average(), rowsRead, jobs, bytes, audit, Math.Max(0, backlogAsks), Math.Max(0, backlogRows),
             steadyP50, steadyP99);
+    }
+
+    private static long Finished(Hangfire.Storage.IMonitoringApi monitor)
+    {
+        var statistics = monitor.GetStatistics();
+        return statistics.Succeeded + statistics.Failed;
     }
 
     /// <summary>The naive design on the same certificates: one Hangfire job per certificate, scheduled at its slot, in a
@@ -258,7 +268,8 @@ public sealed class RenewalPlanBenchmark(string connectionString, int devices, T
             SELECT s, id, 'operational', 'CN=' || id, md5(s), @now, @notAfter, 'valid', @now, '' FROM unnest(@ids, @serials) AS u(id, s);
             UPDATE device_renewals r SET "CertificateSerial" = u.s, "NotBefore" = @now, "NotAfter" = @notAfter, "WindowOpensAt" = u.opens,
                 "SlotAt" = u.slot, "AtRiskAt" = u.risk, "AskedAt" = NULL, "AskCount" = 0, "RenewedAt" = @now, "Status" = 'renewed'
-            FROM unnest(@ids, @serials, @opens, @slots, @risks) AS u(id, s, opens, slot, risk) WHERE r."DeviceId" = u.id;
+            FROM unnest(@ids, @serials, @opens, @slots, @risks) AS u(id, s, opens, slot, risk)
+            WHERE r."DeviceId" = ANY(@ids) AND r."DeviceId" = u.id;
             """, connection, tx))
         {
             command.Parameters.AddWithValue("ids", ids.ToArray());

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Npgsql;
 
 namespace IotPki.Server.Tests.Infrastructure;
@@ -22,7 +20,7 @@ public sealed class PrivateCluster : IAsyncDisposable
         var bin = Directory.GetDirectories("/usr/lib/postgresql").OrderDescending().Select(d => Path.Combine(d, "bin"))
             .FirstOrDefault(d => File.Exists(Path.Combine(d, "pg_ctl"))) ?? throw new InvalidOperationException("PostgreSQL binaries not found");
         var directory = Directory.CreateTempSubdirectory("iotpki-cluster-").FullName;
-        var cluster = new PrivateCluster(directory, bin, FreePort());
+        var cluster = new PrivateCluster(directory, bin, Infrastructure.FreePort.Pick());
         if (cluster._asPostgres)
         {
             await cluster.RunAsync("chown", ["postgres:postgres", directory], asPostgres: false);
@@ -48,25 +46,6 @@ public sealed class PrivateCluster : IAsyncDisposable
         {
             throw new InvalidOperationException($"{Path.GetFileName(file)} failed: {result.Stderr}{result.Stdout}");
         }
-    }
-
-    private static int FreePort()
-    {
-        // Below the kernel's ephemeral range (32768-60999), so no outgoing connection takes it between tries.
-        for (var i = 0; i < 200; i++)
-        {
-            var port = Random.Shared.Next(20000, 32000);
-            try
-            {
-                using var probe = new TcpListener(IPAddress.Loopback, port);
-                probe.Start();
-                return port;
-            }
-            catch (SocketException)
-            {
-            }
-        }
-        throw new InvalidOperationException("no free port for PostgreSQL");
     }
 
     public async ValueTask DisposeAsync()
