@@ -74,7 +74,9 @@ public sealed partial class DeviceLifecycle
     }
 
     /// <param name="orderBy">The column of the (Status, column) index the candidates are read by, oldest first: the pass
-    /// reads the rows it moves and not the fleet (an IN-subquery let PostgreSQL merge-join the whole table instead).</param>
+    /// reads the rows it moves and not the fleet (an IN-subquery let PostgreSQL merge-join the whole table instead).
+    /// OFFSET 0 keeps the device check a lookup by key per candidate: as a semi-join, a large backlog made it a scan
+    /// of every device.</param>
     private async Task<int> MoveAsync(RenewalStatus to, string action, string where, string orderBy, string detail, DateTimeOffset now, int batch,
         CancellationToken ct)
     {
@@ -83,7 +85,7 @@ public sealed partial class DeviceLifecycle
                 UPDATE device_renewals t SET "Status" = @to
                 WHERE t."DeviceId" = ANY(ARRAY(
                     SELECT r."DeviceId" FROM device_renewals r
-                    WHERE {where} AND EXISTS (SELECT 1 FROM devices d WHERE d."Id" = r."DeviceId" AND d."State" = 'active')
+                    WHERE {where} AND EXISTS (SELECT 1 FROM devices d WHERE d."Id" = r."DeviceId" AND d."State" = 'active' OFFSET 0)
                     ORDER BY r."{orderBy}" LIMIT @batch))
                 RETURNING t.*)
             INSERT INTO audit_events ("At", "Action", "Actor", "DeviceId", "Detail")

@@ -52,7 +52,8 @@ public sealed partial class RenewalPlanner(IotPkiDbContext db, DeviceLifecycle l
 
     /// <summary>The online devices due now, at most <paramref name="limit"/>: at-risk ones first, then those asked
     /// before and not renewed, then those whose slot has come; oldest slot first within each. One ordered index range
-    /// per status, so a pass reads about the rows it asks, not the fleet, however large the backlog.</summary>
+    /// per status, and each candidate's device looked up by key (OFFSET 0 keeps PostgreSQL from turning that into a
+    /// hash join over every device), so a pass reads about the rows it asks, not the fleet, however large the backlog.</summary>
     public async Task<List<string>> DueAsync(int limit, CancellationToken ct) =>
         await db.Database.SqlQueryRaw<string>(DueSql,
             new NpgsqlParameter("now", clock.GetUtcNow()), new NpgsqlParameter("reask", options.Value.ReaskAfter),
@@ -68,7 +69,8 @@ public sealed partial class RenewalPlanner(IotPkiDbContext db, DeviceLifecycle l
         """;
 
     private static string Branch(int urgency, string status, string range) => $"""
-        (SELECT r."DeviceId", {urgency} AS "Urgency", r."SlotAt" FROM device_renewals r JOIN devices d ON d."Id" = r."DeviceId"
+        (SELECT r."DeviceId", {urgency} AS "Urgency", r."SlotAt" FROM device_renewals r
+         CROSS JOIN LATERAL (SELECT "State", "Online" FROM devices WHERE "Id" = r."DeviceId" OFFSET 0) d
          WHERE r."Status" = {status} AND {range} AND d."Online" AND {RenewalDue.Predicate}
          ORDER BY r."SlotAt" LIMIT @limit)
         """;
