@@ -14,6 +14,8 @@ public sealed class FleetEvents
     public long RotationsOnTimer;
     public long Renewed;
     public long Refused;
+    /// <summary>Sessions the broker closed (a rotation's takeover, a revocation, the end of the run): counted, not errors.</summary>
+    public long SessionsClosed;
     public ConcurrentDictionary<string, long> Errors { get; } = new();
     public ConcurrentBag<double> EnrollMs { get; } = [];
     public ConcurrentBag<double> ConnectMs { get; } = [];
@@ -66,6 +68,12 @@ public sealed class FleetEvents
                     Interlocked.Increment(ref events.RotationsOnTimer);
                     _rotating = now;
                     break;
+                case var t when t.StartsWith("New certificate {Serial} proven", StringComparison.Ordinal) && _enrolled != 0:
+                    // A first enrollment's certificate is proven by the device's first connect.
+                    Interlocked.Increment(ref events.Connected);
+                    events.ConnectMs.Add(Elapsed(_enrolled, now));
+                    _enrolled = 0;
+                    break;
                 case var t when t.StartsWith("New certificate {Serial} proven", StringComparison.Ordinal):
                     Interlocked.Increment(ref events.Renewed);
                     if (_rotating != 0)
@@ -73,6 +81,9 @@ public sealed class FleetEvents
                         events.RotationMs.Add(Elapsed(_rotating, now));
                         _rotating = 0;
                     }
+                    break;
+                case var t when t.StartsWith("Broker connection closed", StringComparison.Ordinal):
+                    Interlocked.Increment(ref events.SessionsClosed);
                     break;
                 default:
                     if (logLevel >= LogLevel.Warning)
