@@ -1,8 +1,10 @@
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
 namespace IotPki.Identity;
 
-/// <summary>One attribute of a distinguished name, by OID: the value of the first single-valued RDN of that type.</summary>
+/// <summary>One attribute of a distinguished name, by OID: the value of the first single-valued RDN of that type. A
+/// name that does not decode (a client certificate's subject is read lazily, after the TLS layer took it) has none.</summary>
 public static class SubjectAttribute
 {
     public const string CommonName = "2.5.4.3";
@@ -11,13 +13,20 @@ public static class SubjectAttribute
 
     public static string? Find(X500DistinguishedName name, string oid)
     {
-        foreach (var rdn in name.EnumerateRelativeDistinguishedNames())
+        try
         {
-            if (!rdn.HasMultipleElements && rdn.GetSingleElementType().Value == oid)
+            foreach (var rdn in name.EnumerateRelativeDistinguishedNames())
             {
-                return rdn.GetSingleElementValue();
+                if (!rdn.HasMultipleElements && rdn.GetSingleElementType().Value == oid)
+                {
+                    return rdn.GetSingleElementValue();
+                }
             }
+            return null;
         }
-        return null;
+        catch (CryptographicException)
+        {
+            return null;
+        }
     }
 }

@@ -40,6 +40,7 @@ public static class FuzzTargets
         }
         using (certificate)
         {
+            _ = certificate.Subject;  // the enrollment row keeps it
             _ = CertificateIdentifiers.AuthorityKeyId(certificate);
             _ = SubjectAlternativeNames.Uris(certificate).ToList();
             _ = SpiffeId.InCertificate(certificate, "iotpki.local", CertificateKind.Operational, CertificateKind.Operator);

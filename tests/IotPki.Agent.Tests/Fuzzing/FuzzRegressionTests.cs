@@ -1,0 +1,48 @@
+using IotPki.Fuzz;
+
+namespace IotPki.Agent.Tests.Fuzzing;
+
+/// <summary>Every input <c>./iotpki bench fuzz</c> ever found crashing a parser (kept in tests/fuzz-regressions/TARGET/),
+/// and the valid sample each target starts from, run once through the same targets afl drives: each must end in the
+/// parser's own refusal or a result, never another exception.</summary>
+public sealed class FuzzRegressionTests
+{
+    public static TheoryData<string> Targets => [.. FuzzTargets.All.Keys];
+
+    [Theory]
+    [MemberData(nameof(Targets))]
+    public void The_seed_and_every_kept_crashing_input_pass_through_the_target(string target)
+    {
+        var seeds = Directory.CreateTempSubdirectory("iotpki-fuzz-seeds-").FullName;
+        try
+        {
+            Seeds.Write(seeds);
+            var inputs = Directory.GetFiles(Path.Combine(seeds, target)).ToList();
+            var kept = Path.Combine(RepositoryRoot(), "tests", "fuzz-regressions", target);
+            if (Directory.Exists(kept))
+            {
+                inputs.AddRange(Directory.GetFiles(kept));
+            }
+
+            Assert.NotEmpty(inputs);
+            foreach (var input in inputs)
+            {
+                FuzzTargets.All[target](File.ReadAllBytes(input));
+            }
+        }
+        finally
+        {
+            Directory.Delete(seeds, recursive: true);
+        }
+    }
+
+    private static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "IotPki.sln")))
+        {
+            directory = directory.Parent;
+        }
+        return directory?.FullName ?? throw new InvalidOperationException("IotPki.sln not found above the test binaries");
+    }
+}
