@@ -50,12 +50,8 @@ public sealed class FleetEvents
                     _enrolled = now;
                     break;
                 case var t when t.StartsWith("Connected as", StringComparison.Ordinal):
+                    // A reconnect with the current identity (a first connect proves a new certificate, below).
                     Interlocked.Increment(ref events.Connected);
-                    if (_enrolled != 0)
-                    {
-                        events.ConnectMs.Add(Elapsed(_enrolled, now));
-                        _enrolled = 0;
-                    }
                     break;
                 case var t when t.StartsWith("Renew command received", StringComparison.Ordinal):
                     Interlocked.Increment(ref events.Asked);

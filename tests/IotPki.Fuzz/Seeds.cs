@@ -16,6 +16,16 @@ public static class Seeds
 {
     public static void Write(string directory)
     {
+        foreach (var (target, sample) in Samples())
+        {
+            Directory.CreateDirectory(Path.Combine(directory, target));
+            File.WriteAllBytes(Path.Combine(directory, target, "valid"), sample);
+        }
+    }
+
+    /// <summary>Each target's valid sample, by target name.</summary>
+    public static IReadOnlyDictionary<string, byte[]> Samples()
+    {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest("CN=fuzz-0001", key, HashAlgorithmName.SHA256);
         var san = new SubjectAlternativeNameBuilder();
@@ -39,18 +49,15 @@ public static class Seeds
         extensions.AddExtension(OcspObjectIdentifiers.PkixOcspNonce, false, new DerOctetString(new byte[16]));
         generator.SetRequestExtensions(extensions.Generate());
 
-        Save(directory, "csr", csr);
-        Save(directory, "csr-base64", Encoding.ASCII.GetBytes(Convert.ToBase64String(csr, Base64FormattingOptions.InsertLineBreaks)));
-        Save(directory, "certs-only", certsOnly);
-        Save(directory, "serverkeygen-answer", Encoding.ASCII.GetBytes(multipart));
-        Save(directory, "subject-alt-name", leaf.Extensions["2.5.29.17"]!.RawData);
-        Save(directory, "client-certificate", leaf.RawData);
-        Save(directory, "ocsp-request", generator.Generate().GetEncoded());
-    }
-
-    private static void Save(string directory, string target, byte[] sample)
-    {
-        Directory.CreateDirectory(Path.Combine(directory, target));
-        File.WriteAllBytes(Path.Combine(directory, target, "valid"), sample);
+        return new Dictionary<string, byte[]>
+        {
+            ["csr"] = csr,
+            ["csr-base64"] = Encoding.ASCII.GetBytes(Convert.ToBase64String(csr, Base64FormattingOptions.InsertLineBreaks)),
+            ["certs-only"] = certsOnly,
+            ["serverkeygen-answer"] = Encoding.ASCII.GetBytes(multipart),
+            ["subject-alt-name"] = leaf.Extensions["2.5.29.17"]!.RawData,
+            ["client-certificate"] = leaf.RawData,
+            ["ocsp-request"] = generator.Generate().GetEncoded(),
+        };
     }
 }
