@@ -107,6 +107,7 @@ public sealed class EstClient(Uri estBase, TrustBundle trust)
             }
             catch (JsonException)
             {
+                // A JSON-labelled body that is not JSON: the status code and reason phrase above still say what happened.
             }
         }
         TimeSpan? retryAfter = response.Headers.RetryAfter?.Delta

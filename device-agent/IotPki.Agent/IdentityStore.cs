@@ -156,6 +156,8 @@ public sealed class IdentityStore
         }
         catch (Exception e) when (e is IOException or CryptographicException or ArgumentException or UnauthorizedAccessException)
         {
+            // A half-written or damaged identity (a power cut mid-rotation) counts as absent: the caller falls back to
+            // the other slot or to enrollment, which is how the store recovers.
             return null;
         }
     }

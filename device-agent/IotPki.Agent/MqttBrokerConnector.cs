@@ -116,6 +116,7 @@ public sealed class MqttBrokerConnector(Uri brokerUrl, TrustBundle trust, ILogge
             }
             catch (Exception e) when (e is MqttCommunicationException or OperationCanceledException or IOException)
             {
+                // The connection died before a polite DISCONNECT could be sent; the broker sees it closed either way.
             }
             _client.Dispose();
             _certificate.Dispose();

@@ -28,6 +28,7 @@ public sealed record RenewAsk(DateTimeOffset? Deadline, TimeSpan Jitter)
         }
         catch (JsonException)
         {
+            // An ask whose payload we cannot read is still an ask: renew now rather than ignore the server.
             return Now;
         }
     }

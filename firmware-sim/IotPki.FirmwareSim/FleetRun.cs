@@ -30,6 +30,7 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
             }
             catch (OperationCanceledException)
             {
+                // The run's end; the final line is written below.
             }
         }, CancellationToken.None);
         for (var i = 0; i < deviceIds.Count && !stop.IsCancellationRequested; i++)
@@ -43,6 +44,7 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
                 }
                 catch (OperationCanceledException)
                 {
+                    // The run ended while devices were still starting; the loop condition stops here.
                 }
             }
         }
@@ -71,6 +73,7 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
+            // The run's end stops every agent; that is not an error.
         }
         catch (Exception e)
         {

@@ -99,6 +99,7 @@ connectBench.SetAction(async (parse, ct) =>
         }
         catch (OperationCanceledException)
         {
+            // Stopped by signal: the benchmark's resources are released below.
         }
         bench.Release();
     }

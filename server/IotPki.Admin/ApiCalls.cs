@@ -63,7 +63,14 @@ public sealed class ApiCalls(HttpClient http)
             var text = await response.Content.ReadAsStringAsync(ct);
             response.Dispose();
             Problem? problem = null;
-            try { problem = JsonSerializer.Deserialize<Problem>(text, Json); } catch (JsonException) { }
+            try
+            {
+                problem = JsonSerializer.Deserialize<Problem>(text, Json);
+            }
+            catch (JsonException)
+            {
+                // Not a ProblemDetails body (a proxy's page, say): the raw text below is the message.
+            }
             throw new AdminException($"{(int)response.StatusCode} {problem?.Title ?? response.ReasonPhrase}: {problem?.Detail ?? text}".Trim());
         }
         if (keep)

@@ -43,18 +43,42 @@ public sealed partial class BrokerAudit(IServiceScopeFactory scopes, TimeProvide
             {
                 batch.Add(e);
             }
-            if (!await WriteAsync(batch, stoppingToken) && batch.Count > 1)
+            await WriteKeepingOnOutageAsync(batch, stoppingToken);
+        }
+    }
+
+    /// <summary>A database outage keeps the batch and retries it (while it lasts, new refusals queue up behind it, up to
+    /// the queue's bound); a row the database refuses costs only that row.</summary>
+    private async Task WriteKeepingOnOutageAsync(
+        List<(DateTimeOffset At, string Action, string Actor, DeviceId? DeviceId, string? Source, string Detail)> batch, CancellationToken ct)
+    {
+        var wait = TimeSpan.FromMilliseconds(200);
+        while (true)
+        {
+            switch (await WriteAsync(batch, ct))
             {
-                // One row the database refuses must not cost the others: write them one by one, losing only that one.
-                foreach (var row in batch)
-                {
-                    await WriteAsync([row], stoppingToken);
-                }
+                case WriteOutcome.Written:
+                    return;
+                case WriteOutcome.DatabaseUnavailable:
+                    await Task.Delay(wait, clock, ct);
+                    wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+                    continue;
+                case WriteOutcome.Refused when batch.Count > 1:
+                    foreach (var row in batch)
+                    {
+                        await WriteKeepingOnOutageAsync([row], ct);
+                    }
+                    return;
+                default:
+                    metrics.AuditDropped();
+                    return;
             }
         }
     }
 
-    private async Task<bool> WriteAsync(List<(DateTimeOffset At, string Action, string Actor, DeviceId? DeviceId, string? Source, string Detail)> rows,
+    private enum WriteOutcome { Written, DatabaseUnavailable, Refused }
+
+    private async Task<WriteOutcome> WriteAsync(List<(DateTimeOffset At, string Action, string Actor, DeviceId? DeviceId, string? Source, string Detail)> rows,
         CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
@@ -66,17 +90,26 @@ public sealed partial class BrokerAudit(IServiceScopeFactory scopes, TimeProvide
         try
         {
             await db.SaveChangesAsync(ct);
-            return true;
+            return WriteOutcome.Written;
         }
-        catch (Exception e) when (e is Microsoft.EntityFrameworkCore.DbUpdateException or Npgsql.NpgsqlException or InvalidOperationException)
+        catch (Exception e) when (e is Microsoft.EntityFrameworkCore.DbUpdateException or Npgsql.NpgsqlException or InvalidOperationException
+                                  && !ct.IsCancellationRequested)
         {
+            if (DatabaseUnavailable.Is(e))
+            {
+                LogWaitingForDatabase(logger, rows.Count, e.Message);
+                return WriteOutcome.DatabaseUnavailable;
+            }
             LogWriteFailed(logger, rows.Count, e.Message);
-            return false;
+            return WriteOutcome.Refused;
         }
     }
 
     [LoggerMessage(LogLevel.Warning, "MQTT refused: {Reason} ({Actor}, from {Source})")]
     private static partial void LogRefused(ILogger logger, string reason, string actor, string? source);
+
+    [LoggerMessage(LogLevel.Warning, "PostgreSQL is unavailable; {Count} broker audit rows wait for it: {Error}")]
+    private static partial void LogWaitingForDatabase(ILogger logger, int count, string error);
 
     [LoggerMessage(LogLevel.Error, "Could not write {Count} broker audit rows: {Error}")]
     private static partial void LogWriteFailed(ILogger logger, int count, string error);

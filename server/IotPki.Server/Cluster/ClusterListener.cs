@@ -48,6 +48,8 @@ public sealed partial class ClusterListener(
         var builder = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, KeepAlive = 15, ApplicationName = ApplicationName };
         await using var connection = new NpgsqlConnection(builder.ConnectionString);
         await connection.OpenAsync(ct);
+        // Not awaited on purpose: Npgsql raises Notification synchronously inside WaitAsync, and a slow handler (closing
+        // a revoked device's sessions) must not hold up reading the next notice. DispatchAsync observes every failure.
         connection.Notification += (_, e) => _ = DispatchAsync(e.Channel, e.Payload);
         if (_byChannel.Count > 0)
         {
@@ -79,11 +81,19 @@ public sealed partial class ClusterListener(
                 // What a handler could not apply now, its resync applies when the listener reconnects.
                 LogHandlerFailed(logger, channel, e.Message);
             }
+            catch (Exception e)
+            {
+                // A defect in a handler: surfaced loudly, and the other handlers of the channel still run.
+                LogHandlerDefect(logger, channel, e);
+            }
         }
     }
 
     [LoggerMessage(LogLevel.Warning, "Cluster listener lost PostgreSQL ({Error}); retrying in {Seconds} s")]
     private static partial void LogConnectionLost(ILogger logger, string error, double seconds);
+
+    [LoggerMessage(LogLevel.Error, "A handler of {Channel} failed")]
+    private static partial void LogHandlerDefect(ILogger logger, string channel, Exception exception);
 
     [LoggerMessage(LogLevel.Warning, "Could not apply a notice of {Channel}: {Error}")]
     private static partial void LogHandlerFailed(ILogger logger, string channel, string error);

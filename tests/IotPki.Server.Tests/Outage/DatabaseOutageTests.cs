@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using IotPki.Pki;
 using IotPki.Server.Operators;
 using IotPki.Server.Tests.Infrastructure;
@@ -105,6 +107,12 @@ public sealed class DatabaseOutageTests(DatabaseOutageTests.Fixture server) : IC
         await server.Cluster.StopImmediatelyAsync();
         Volatile.Write(ref databaseDown, true);
         var enrolledBeforeOutage = received.Count;
+        // A refusal at the broker while PostgreSQL is down still gets its audit row once it is back.
+        using var stranger = SelfSigned($"outage-stranger-{Guid.NewGuid():N}");
+        using (var refused = new MqttClientFactory().CreateMqttClient())
+        {
+            await Assert.ThrowsAnyAsync<Exception>(() => refused.ConnectAsync(MqttTestClient.Options(server, stranger, null)));
+        }
         await Task.Delay(TimeSpan.FromSeconds(3));
         var outageStatuses = statuses.ToList();
         Volatile.Write(ref databaseDown, false);
@@ -128,10 +136,28 @@ public sealed class DatabaseOutageTests(DatabaseOutageTests.Fixture server) : IC
             SELECT count(*) FROM certificates c WHERE c."Kind" = 'operational'
               AND NOT EXISTS (SELECT 1 FROM enrollment_attempts a WHERE a."IssuedSerial" = c."Serial" AND a."Outcome" = 'issued')
             """));
+        var strangerActor = $"cert:{CertificateIdentifiers.Thumbprint(stranger)}";
+        for (var i = 0; i < 100 && await StrangerRowsAsync() == 0; i++)
+        {
+            await Task.Delay(100);
+        }
+        Assert.Equal(1L, await StrangerRowsAsync());
+
+        Task<long> StrangerRowsAsync() => server.Database.ScalarAsync<long>(
+            "SELECT count(*) FROM audit_events WHERE \"Action\" = 'mqtt.refused' AND \"Actor\" = $1", strangerActor);
         // Recovered by itself: the broker and EST serve again on the same process.
         using var after = await DeviceIdentity.EnrollAsync(server, "outage-after");
         using var mqtt = await MqttTestClient.ConnectAsync(server, after.Certificate, after.Id);
         Assert.True(mqtt.IsConnected);
+    }
+
+    private static X509Certificate2 SelfSigned(string commonName)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var name = new X500DistinguishedNameBuilder();
+        name.AddCommonName(commonName);
+        return new CertificateRequest(name.Build(), key, HashAlgorithmName.SHA256)
+            .CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddHours(1));
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan? timeout = null)
