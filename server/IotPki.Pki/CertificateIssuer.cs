@@ -84,6 +84,7 @@ public sealed class CertificateIssuer(CertificateAuthority issuingCa, PkiEndpoin
         var notAfter = CertificateAuthority.Min(now + profile.Lifetime, issuingCa.Certificate.NotAfter);
         var serial = SerialNumber.NewSerial();
         var certificate = request.Create(issuingCa.Subject, _signer, notBefore, notAfter, serial);
+        CaSignatures.Signed("certificate");
         return new IssuedCertificate(certificate, SerialNumber.ToHex(serial), profile.Kind, name);
     }
 }

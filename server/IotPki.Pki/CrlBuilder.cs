@@ -61,6 +61,7 @@ public sealed class CrlBuilder(CertificateAuthority issuingCa, TimeProvider cloc
         }
         var tbsDer = tbs.Encode();
         var signature = issuingCa.Key.SignData(tbsDer, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
+        CaSignatures.Signed("crl");
 
         var crl = new AsnWriter(AsnEncodingRules.DER, tbsDer.Length + signature.Length + 64);
         using (crl.PushSequence())

@@ -107,6 +107,7 @@ public sealed class OcspResponder
             generator.SetResponseExtensions(extensions.Generate());
         }
         var basic = generator.Generate(_signer, _chain, thisUpdate);
+        CaSignatures.Signed("ocsp");
         var der = new OCSPRespGenerator().Generate(OCSPRespGenerator.Successful, basic).GetEncoded();
         return new OcspAnswer(der, OcspOutcome.Successful, statuses);
     }

@@ -55,6 +55,7 @@ public sealed partial class DeviceLifecycle
             await cluster.NotifyAsync(db, DeviceCommandNotice.Channel, notice.ToJson(), ct);
         }
         await tx.CommitAsync(ct);
+        metrics.Asked(notices.Count, actor);
         return [.. notices.Select(n => n.DeviceId)];
     }
 
@@ -70,6 +71,8 @@ public sealed partial class DeviceLifecycle
             r."Status" IN ('scheduled', 'asked', 'renewed') AND r."AtRiskAt" <= @now AND r."NotAfter" > @now
             """, "AtRiskAt", "'not renewed, certificate ' || r.\"CertificateSerial\" || ' expires ' || to_char(r.\"NotAfter\" AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS\"Z\"')",
             now, batch, ct);
+        metrics.Escalated(atRisk, RenewalStatus.AtRisk.Name());
+        metrics.Escalated(expired, RenewalStatus.Expired.Name());
         return (atRisk, expired);
     }
 

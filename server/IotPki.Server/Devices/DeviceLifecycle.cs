@@ -16,7 +16,7 @@ namespace IotPki.Server.Devices;
 ///   registered|active --suspend--> suspended --reinstate--> active (enrolled before) | registered
 ///   any --revoke--> revoked          not revoked|blocked --allow-reprovision--> (same state, bootstrap may enroll again)
 /// </code></summary>
-public sealed partial class DeviceLifecycle(IotPkiDbContext db, ClusterNotifier cluster, IOptions<RenewalOptions> renewal, TimeProvider clock)
+public sealed partial class DeviceLifecycle(IotPkiDbContext db, ClusterNotifier cluster, IOptions<RenewalOptions> renewal, DeviceMetrics metrics, TimeProvider clock)
 {
     public Task<DeviceChange> ApproveAsync(DeviceId id, string actor, string? source, CancellationToken ct) =>
         MoveAsync(id, [DeviceState.Pending], _ => DeviceState.Registered, "enrollment.approved", actor, source, notify: false, ct);
@@ -77,6 +77,7 @@ public sealed partial class DeviceLifecycle(IotPkiDbContext db, ClusterNotifier 
         var notice = new RevocationNotice(id, DeviceState.Revoked, serials.Count <= RevocationNotice.MaxSerials ? [.. serials] : []);
         await cluster.NotifyAsync(db, RevocationNotice.Channel, notice.ToJson(), ct);
         await tx.CommitAsync(ct);
+        metrics.Revoked(serials.Count);
         await cluster.ApplyHereAsync(RevocationNotice.Channel, notice.ToJson());
         return new DeviceRevocation(id, serials);
     }
@@ -102,6 +103,7 @@ public sealed partial class DeviceLifecycle(IotPkiDbContext db, ClusterNotifier 
         await db.SaveChangesAsync(ct);
         await cluster.NotifyAsync(db, DeviceCommandNotice.Channel, notice.ToJson(), ct);
         await tx.CommitAsync(ct);
+        metrics.Asked(1, actor);
         return (new DeviceChange(device, null), notice);
     }
 
@@ -174,6 +176,7 @@ public sealed partial class DeviceLifecycle(IotPkiDbContext db, ClusterNotifier 
         await ScheduleAsync(device.Id, certificate, initial, profile, now, ct);
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
+        metrics.Issued(initial);
         return true;
     }
 

@@ -32,12 +32,19 @@ public sealed class RenewalOptions : IValidatableObject
     /// before at-risk), so that a batch of asks is not a burst of enrollments.</summary>
     public TimeSpan MaxAskJitter { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>How often each instance counts devices by renewal status for <c>/metrics</c>.</summary>
+    public TimeSpan StatusCountsInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (WindowStart is <= 0 or >= 1 || AtRisk <= WindowStart || AtRisk >= 1)
         {
             yield return new ValidationResult("Renewal:WindowStart and Renewal:AtRisk must satisfy 0 < WindowStart < AtRisk < 1.",
                 [nameof(WindowStart), nameof(AtRisk)]);
+        }
+        if (StatusCountsInterval < TimeSpan.FromMilliseconds(100))
+        {
+            yield return new ValidationResult("Renewal:StatusCountsInterval must be at least 100 ms.", [nameof(StatusCountsInterval)]);
         }
         if (PlannerInterval < TimeSpan.FromSeconds(1))
         {

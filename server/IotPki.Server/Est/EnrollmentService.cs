@@ -13,9 +13,24 @@ namespace IotPki.Server.Est;
 /// <summary>Runs <c>simpleenroll</c> and <c>simplereenroll</c>: gate, CSR, identity, issue, commit, answer.</summary>
 public sealed partial class EnrollmentService(
     IotPkiDbContext db, PkiState pki, BootstrapGate bootstrapGate, ReenrollmentGate reenrollmentGate, DeviceLifecycle lifecycle,
-    IOptions<EstOptions> estOptions, IOptions<PkiOptions> pkiOptions, TimeProvider clock, ILogger<EnrollmentService> logger)
+    IOptions<EstOptions> estOptions, IOptions<PkiOptions> pkiOptions, EstMetrics metrics, TimeProvider clock, ILogger<EnrollmentService> logger)
 {
+    private (string Outcome, string? Reason) _answer = ("failed", null);
+
     public async Task<IResult> HandleAsync(string operation, HttpContext http, CancellationToken ct)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            return await DecideAsync(operation, http, ct);
+        }
+        finally
+        {
+            metrics.Answered(operation, _answer.Outcome, _answer.Reason, started);
+        }
+    }
+
+    private async Task<IResult> DecideAsync(string operation, HttpContext http, CancellationToken ct)
     {
         var client = await http.Connection.GetClientCertificateAsync(ct);
         var context = new EnrollmentContext(operation, client, http.Connection.RemoteIpAddress?.ToString());
@@ -87,6 +102,7 @@ public sealed partial class EnrollmentService(
                     $"Device '{device.Id}' was enrolled by a concurrent request with this bootstrap certificate: only one enrollment wins."), ct);
             }
             LogIssued(logger, issued.SerialHex, device.Id, operation);
+            _answer = ("issued", null);
             certsOnly = CertsOnlyPkcs7.EncodeBase64([issued.Certificate]);
             issued.Certificate.Dispose();
         }
@@ -132,6 +148,7 @@ public sealed partial class EnrollmentService(
         db.ChangeTracker.Clear();
         db.EnrollmentAttempts.Add(Attempt(context, device.Id, "pending", "awaiting_approval", null, clock.GetUtcNow()));
         await db.SaveChangesAsync(ct);
+        _answer = ("pending", null);
         http.Response.Headers.RetryAfter = estOptions.Value.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return Results.Text($"Device '{device.Id}' awaits an operator's approval; retry later.", "text/plain", statusCode: StatusCodes.Status202Accepted);
     }
@@ -145,6 +162,7 @@ public sealed partial class EnrollmentService(
             $"{context.Operation}: {refusal.Reason}: {refusal.Detail}");
         await db.SaveChangesAsync(ct);
         LogRefused(logger, context.Operation, refusal.Reason, deviceId, context.SourceAddress);
+        _answer = ("refused", refusal.Reason);
         return Results.Problem(
             statusCode: refusal.Status,
             title: $"{context.Operation} refused",

@@ -8,6 +8,7 @@ public static class EstFeature
         services.AddScoped<BootstrapGate>();
         services.AddScoped<ReenrollmentGate>();
         services.AddScoped<EnrollmentService>();
+        services.AddSingleton<EstMetrics>();
         return services;
     }
 }

@@ -10,6 +10,7 @@ using IotPki.Server.Jobs;
 using IotPki.Server.Operators;
 using IotPki.Server.Renewal;
 using IotPki.Server.Revocation;
+using IotPki.Server.Telemetry;
 
 namespace IotPki.Server.Hosting;
 
@@ -34,6 +35,7 @@ public static class IotPkiServer
         builder.AddJobs();
         builder.AddRevocation();
         builder.AddBroker();
+        builder.AddTelemetry();
 
         builder.Services.AddSingleton<ListenerEndpoints>();
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
@@ -48,6 +50,7 @@ public static class IotPkiServer
             listeners.Register(ListenerEndpoints.Operator, kestrel.ListenWithClientCertificates(operators.BindAddress, operators.Port, pki, ListenerEndpoints.Operator));
             var broker = context.Configuration.GetSection(BrokerOptions.Section).Get<BrokerOptions>() ?? new BrokerOptions();
             listeners.Register(ListenerEndpoints.Mqtt, kestrel.ListenMqtt(broker, pki));
+            kestrel.ListenForMetrics(context.Configuration, listeners);
         });
 
         var app = builder.Build();
@@ -59,6 +62,7 @@ public static class IotPkiServer
         api.MapFleetApi();
         api.MapBrokerApi();
         api.MapRenewalApi();
+        app.MapTelemetry();
         app.MapJobs();
         app.MapRevocation();
         app.MapBroker();

@@ -22,16 +22,20 @@ public static class TlsListener
         {
             created = listen;
             listen.Protocols = HttpProtocols.Http1;
-            listen.Use(next => connection =>
-            {
-                connection.Items[PurposeKey] = purpose;
-                return next(connection);
-            });
+            listen.MarkPurpose(purpose);
             // Trust is decided per endpoint against explicit anchors, never the system store.
             listen.UseClientCertificateTls(pki, static (_, _, _, _) => true);
         });
         return created!;
     }
+
+    /// <summary>Tags each connection of the listener with its purpose, for <see cref="PurposeOf"/>.</summary>
+    public static void MarkPurpose(this ListenOptions listen, string purpose) =>
+        listen.Use(next => connection =>
+        {
+            connection.Items[PurposeKey] = purpose;
+            return next(connection);
+        });
 
     /// <summary>TLS 1.2/1.3 with our server certificate, asking for a client certificate that
     /// <paramref name="decide"/> judges. SslStream builds the client chain before the callback; against our own root

@@ -35,6 +35,7 @@ public static class JobsFeature
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings()
             .UseLogProvider(new AppScopedLogProvider(services.GetRequiredService<ILoggerFactory>())));
+        JobOutcomeMetrics.RegisterOnce();
         var options = builder.Configuration.GetSection(JobsOptions.Section).Get<JobsOptions>() ?? new JobsOptions();
         if (options.Enabled)
         {

@@ -20,13 +20,8 @@ public static class RenewalEndpoints
     }
 
     /// <summary>Active devices by renewal status: every status named, zero where none.</summary>
-    private static async Task<Ok<Dictionary<string, int>>> Summary(IotPkiDbContext db, CancellationToken ct)
-    {
-        var counts = await db.Renewals.AsNoTracking()
-            .Where(r => db.Devices.Any(d => d.Id == r.DeviceId && d.State == DeviceState.Active))
-            .GroupBy(r => r.Status).Select(g => new { g.Key, Count = g.Count() }).ToListAsync(ct);
-        return TypedResults.Ok(RenewalStatusNames.All.ToDictionary(s => s.Name(), s => counts.SingleOrDefault(c => c.Key == s)?.Count ?? 0));
-    }
+    private static async Task<Ok<Dictionary<string, int>>> Summary(IotPkiDbContext db, CancellationToken ct) =>
+        TypedResults.Ok(await RenewalStatusCounts.ReadAsync(db, ct));
 
     private static async Task<Results<Accepted<CampaignView>, ProblemHttpResult>> StartCampaign(
         CampaignRequest request, HttpContext http, RenewalCampaigns campaigns, CancellationToken ct)

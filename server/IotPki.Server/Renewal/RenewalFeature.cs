@@ -11,6 +11,7 @@ public static class RenewalFeature
         services.AddScoped<RenewalPlanner>();
         services.AddScoped<RenewalAskBatch>();
         services.AddScoped<RenewalCampaigns>();
+        services.AddHostedService<RenewalStatusCounts>();
         return services;
     }
 

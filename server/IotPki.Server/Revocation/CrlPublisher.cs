@@ -13,7 +13,7 @@ namespace IotPki.Server.Revocation;
 /// when the answer changes — a revocation by any server instance on the database — or the CRL is older than half its
 /// validity, it is rebuilt.</summary>
 public sealed partial class CrlPublisher(
-    IServiceScopeFactory scopes, PkiState pki, IOptions<RevocationOptions> options, TimeProvider clock, ILogger<CrlPublisher> logger)
+    IServiceScopeFactory scopes, PkiState pki, IOptions<RevocationOptions> options, RevocationMetrics metrics, TimeProvider clock, ILogger<CrlPublisher> logger)
 {
     private readonly SemaphoreSlim _rebuild = new(1, 1);
     private CrlBuilder? _builder;
@@ -65,6 +65,7 @@ public sealed partial class CrlPublisher(
             _builder ??= new CrlBuilder(pki.Issuer.IssuingCa, clock);
             var issued = _builder.Build(entries, options.Value.CrlValidity);
             _current = new Published(issued, fingerprint);
+            metrics.CrlBuilt(watch.Elapsed, issued.EntryCount, issued.Der.Length);
             LogRebuilt(logger, issued.Number.ToString(), issued.EntryCount, issued.Der.Length, watch.ElapsedMilliseconds);
             return issued;
         }

@@ -6,7 +6,7 @@ namespace IotPki.Server.Revocation;
 
 /// <summary>The OCSP responder of this instance, created on first use once the issuing CA is loaded.</summary>
 public sealed partial class OcspService(
-    PkiState pki, CertificateStatusStore store, IOptions<RevocationOptions> options, TimeProvider clock, ILogger<OcspService> logger)
+    PkiState pki, CertificateStatusStore store, IOptions<RevocationOptions> options, RevocationMetrics metrics, TimeProvider clock, ILogger<OcspService> logger)
 {
     private OcspResponder? _responder;
 
@@ -21,17 +21,24 @@ public sealed partial class OcspService(
         catch (Exception e) when (DatabaseFailure.Is(e) && !ct.IsCancellationRequested)
         {
             LogStoreFailed(logger, e.GetType().Name);
+            metrics.OcspAnswered("unavailable");
             return OcspResponder.InternalError;
         }
         if (answer.Outcome == OcspOutcome.Malformed)
         {
             LogMalformed(logger, request.Length);
+            metrics.OcspAnswered("malformed");
         }
-        else if (logger.IsEnabled(LogLevel.Debug))
+        else
         {
+            var debug = logger.IsEnabled(LogLevel.Debug);
             foreach (var (serial, status) in answer.Statuses)
             {
-                LogAnswered(logger, serial, status);
+                metrics.OcspAnswered(status);
+                if (debug)
+                {
+                    LogAnswered(logger, serial, status);
+                }
             }
         }
         return answer.Der;

@@ -21,6 +21,7 @@ public static class RevocationEndpoints
         builder.Services.AddOptions<RevocationOptions>().BindConfiguration(RevocationOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<CertificateStatusStore>();
         builder.Services.AddSingleton<CrlPublisher>();
+        builder.Services.AddSingleton<RevocationMetrics>();
         builder.Services.AddSingleton<OcspService>();
         return builder;
     }
