@@ -30,12 +30,7 @@ public sealed class DeviceIdentity : IDisposable
     }
 
     /// <summary>The certificate with its private key, as TLS client authentication wants it (a fresh copy per use).</summary>
-    public X509Certificate2 ToTlsCertificate()
-    {
-        using var withKey = Certificate.CopyWithPrivateKey(Key);
-        // A PKCS#12 round trip gives SslStream a certificate whose key it can use on every platform.
-        return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);
-    }
+    public X509Certificate2 ToTlsCertificate() => TlsClientCertificate.From(Certificate.CopyWithPrivateKey(Key));
 
     public static DeviceIdentity FromPem(string keyPem, string certificatePem, string chainPem)
     {

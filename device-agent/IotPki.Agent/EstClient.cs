@@ -121,10 +121,10 @@ public sealed class EstClient(Uri estBase, TrustBundle trust)
         {
             SslOptions = new SslClientAuthenticationOptions
             {
-                RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
-                    certificate is X509Certificate2 c
-                    && (errors & SslPolicyErrors.RemoteCertificateNameMismatch) == 0
-                    && trust.Verifies(c, chain?.ChainElements.Select(e => e.Certificate), DateTimeOffset.UtcNow),
+                // The handshake builds the chain against the trust bundle alone: no errors means the name matches and
+                // the server's certificate chains to a root of the bundle.
+                CertificateChainPolicy = trust.ChainPolicy(),
+                RemoteCertificateValidationCallback = (_, certificate, _, errors) => certificate is not null && errors == SslPolicyErrors.None,
                 ClientCertificates = clientCertificate is null ? null : [clientCertificate],
                 LocalCertificateSelectionCallback = clientCertificate is null ? null : (_, _, _, _, _) => clientCertificate,
             },

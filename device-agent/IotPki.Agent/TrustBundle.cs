@@ -19,6 +19,25 @@ public sealed class TrustBundle(X509Certificate2Collection certificates)
         return new TrustBundle(collection);
     }
 
+    /// <summary>The policy of a TLS handshake's own chain build: the bundle's roots only, never the system store, no
+    /// downloads, no revocation fetches. With it, SslStream's verdict (no policy errors) is the bundle's.</summary>
+    public X509ChainPolicy ChainPolicy()
+    {
+        var policy = new X509ChainPolicy
+        {
+            TrustMode = X509ChainTrustMode.CustomRootTrust,
+            RevocationMode = X509RevocationMode.NoCheck,
+            DisableCertificateDownloads = true,
+        };
+        foreach (var c in Certificates)
+        {
+            (IsSelfSigned(c) ? policy.CustomTrustStore : policy.ExtraStore).Add(c);
+        }
+        return policy;
+    }
+
+    private static bool IsSelfSigned(X509Certificate2 c) => c.SubjectName.RawData.AsSpan().SequenceEqual(c.IssuerName.RawData);
+
     /// <summary>True when <paramref name="leaf"/> chains to a root of the bundle at <paramref name="at"/>; revocation is not checked here.</summary>
     public bool Verifies(X509Certificate2 leaf, IEnumerable<X509Certificate2>? intermediates, DateTimeOffset at)
     {
@@ -29,7 +48,7 @@ public sealed class TrustBundle(X509Certificate2Collection certificates)
         chain.ChainPolicy.VerificationTimeIgnored = false;
         foreach (var c in Certificates)
         {
-            if (c.SubjectName.RawData.AsSpan().SequenceEqual(c.IssuerName.RawData))
+            if (IsSelfSigned(c))
             {
                 chain.ChainPolicy.CustomTrustStore.Add(c);
             }
