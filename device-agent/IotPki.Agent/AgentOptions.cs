@@ -31,6 +31,8 @@ public sealed class AgentOptions
     /// registered it with the service (<c>cn</c> or <c>serialNumber</c>); read with the server's own rule.</summary>
     public DeviceIdField DeviceIdField { get; set; } = DeviceIdField.CommonName;
     public TimeSpan BackoffInitial { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>How often the connected agent publishes a reading on <c>devices/&lt;id&gt;/telemetry</c>; none when unset.</summary>
+    public TimeSpan? TelemetryInterval { get; set; }
     public TimeSpan BackoffMax { get; set; } = TimeSpan.FromMinutes(5);
 
     public static AgentOptions Load(string? path, IDictionary<string, string?>? environment = null)
@@ -79,6 +81,7 @@ public sealed class AgentOptions
                 : throw new AgentConfigurationException($"Option '{name}' must be cn or serialNumber, not '{value}'."); break;
             case "backoffinitial": BackoffInitial = TimeSpan.Parse(value, CultureInfo.InvariantCulture); break;
             case "backoffmax": BackoffMax = TimeSpan.Parse(value, CultureInfo.InvariantCulture); break;
+            case "telemetryinterval": TelemetryInterval = value.Length == 0 ? null : TimeSpan.Parse(value, CultureInfo.InvariantCulture); break;
             default: throw new AgentConfigurationException($"Unknown agent option '{name}'.");
         }
     }
@@ -99,6 +102,10 @@ public sealed class AgentOptions
         if (BrokerUrl is not null && BrokerUrl.Scheme is not ("mqtts" or "ssl" or "tls"))
         {
             throw new AgentConfigurationException("BrokerUrl must be an mqtts:// URL.");
+        }
+        if (TelemetryInterval is { } every && every < TimeSpan.FromSeconds(1))
+        {
+            throw new AgentConfigurationException("TelemetryInterval must be at least one second.");
         }
         foreach (var (name, value) in new[] { ("TrustBundlePath", TrustBundlePath), ("BootstrapCertificatePath", BootstrapCertificatePath),
                      ("BootstrapKeyPath", BootstrapKeyPath), ("StateDirectory", StateDirectory) })

@@ -23,6 +23,7 @@ public sealed class DeviceAgent
     private IBrokerSession? _session;
     private string? _dueSerial;
     private DateTimeOffset _due;
+    private DateTimeOffset _nextTelemetry;
 
     public DeviceAgent(AgentOptions options, ILogger logger, TimeProvider? clock = null, IBrokerConnector? broker = null,
         Action<string>? checkpoint = null)
@@ -148,6 +149,17 @@ public sealed class DeviceAgent
                 _logger.LogInformation("Rotating certificate {Serial}: renewal time reached", current.Serial);
                 return AgentState.Rotate;
             }
+            if (_options.TelemetryInterval is { } every)
+            {
+                var untilTelemetry = _nextTelemetry - _clock.GetUtcNow();
+                if (untilTelemetry <= TimeSpan.Zero)
+                {
+                    await PublishTelemetryAsync(session, current, ct).ConfigureAwait(false);
+                    _nextTelemetry = _clock.GetUtcNow() + every;
+                    untilTelemetry = every;
+                }
+                delay = delay < untilTelemetry ? delay : untilTelemetry;
+            }
             using var wake = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var timer = Task.Delay(delay < TimeSpan.FromHours(1) ? delay : TimeSpan.FromHours(1), _clock, wake.Token);
             var woke = await Task.WhenAny(timer, session.RenewRequested, session.Closed).ConfigureAwait(false);
@@ -173,6 +185,22 @@ public sealed class DeviceAgent
             await CloseSessionAsync().ConfigureAwait(false);
         }
         return await DecideAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>One reading; a publish that fails is not worth a reconnect of its own (the session's end does that).</summary>
+    private async Task PublishTelemetryAsync(IBrokerSession session, DeviceIdentity current, CancellationToken ct)
+    {
+        var reading = System.Text.Encoding.UTF8.GetBytes(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $$"""{"at":"{{_clock.GetUtcNow():O}}","serial":"{{current.Serial}}","uptimeSeconds":{{(long)Environment.TickCount64 / 1000}}}"""));
+        try
+        {
+            await session.PublishTelemetryAsync(reading, ct).ConfigureAwait(false);
+            _logger.LogDebug("Telemetry published");
+        }
+        catch (Exception e) when (IsTransient(e, ct))
+        {
+            _logger.LogWarning("Could not publish telemetry: {Error}", e.Message);
+        }
     }
 
     private async Task<AgentState> RotateAsync(CancellationToken ct)
@@ -277,7 +305,7 @@ public sealed class DeviceAgent
     private async Task EnrollWithBootstrapAsync(CancellationToken ct)
     {
         using var bootstrap = LoadBootstrap();
-        using var tls = X509CertificateLoader.LoadPkcs12(bootstrap.Export(X509ContentType.Pkcs12), null);
+        using var tls = TlsClientCertificate.From(LoadBootstrap());
         var deviceId = BootstrapDeviceId(bootstrap);
         _logger.LogInformation("Enrolling device {DeviceId} with bootstrap certificate {Thumbprint}", deviceId, bootstrap.Thumbprint);
         var (key, issued) = await _requests.RequestAsync(EstClient.SimpleEnroll, tls, deviceId, ct).ConfigureAwait(false);

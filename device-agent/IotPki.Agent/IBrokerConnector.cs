@@ -13,6 +13,9 @@ public interface IBrokerSession : IAsyncDisposable
 {
     Task<RenewAsk> RenewRequested { get; }
     Task Closed { get; }
+
+    /// <summary>Publishes a reading on <c>devices/&lt;id&gt;/telemetry</c> (QoS 0).</summary>
+    Task PublishTelemetryAsync(ReadOnlyMemory<byte> payload, CancellationToken ct);
 }
 
 /// <summary>The broker refused the identity (bad certificate, revoked, not authorized).</summary>

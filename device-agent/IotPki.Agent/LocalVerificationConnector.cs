@@ -23,5 +23,8 @@ public sealed class LocalVerificationConnector(TrustBundle trust, TimeProvider c
         public Task<RenewAsk> RenewRequested => _never.Task;
         public Task Closed => _never.Task;
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+        // No broker to publish to: the identity is only verified locally.
+        public Task PublishTelemetryAsync(ReadOnlyMemory<byte> payload, CancellationToken ct) => Task.CompletedTask;
     }
 }

@@ -27,6 +27,7 @@ public sealed class MqttBrokerConnector(Uri brokerUrl, TrustBundle trust, ILogge
                 .UseTls()
                 .WithTargetHost(host)
                 .WithClientCertificates([certificate])
+                .WithTrustChain(trust.Certificates)
                 .WithCertificateValidationHandler(e =>
                     e.Certificate is X509Certificate2 c
                     && (e.SslPolicyErrors & SslPolicyErrors.RemoteCertificateNameMismatch) == 0
@@ -103,6 +104,12 @@ public sealed class MqttBrokerConnector(Uri brokerUrl, TrustBundle trust, ILogge
         public string RenewTopic { get; }
         public Task<RenewAsk> RenewRequested => _renew.Task;
         public Task Closed => _closed.Task;
+
+        public Task PublishTelemetryAsync(ReadOnlyMemory<byte> payload, CancellationToken ct) =>
+            _client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(TelemetryTopic).WithPayload(payload.ToArray())
+                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtMostOnce).Build(), ct);
+
+        private string TelemetryTopic => RenewTopic[..RenewTopic.IndexOf("/commands/", StringComparison.Ordinal)] + "/telemetry";
 
         public async ValueTask DisposeAsync()
         {

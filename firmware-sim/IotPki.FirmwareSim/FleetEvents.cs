@@ -14,6 +14,7 @@ public sealed class FleetEvents
     public long RotationsOnTimer;
     public long Renewed;
     public long Refused;
+    public long Telemetry;
     /// <summary>Sessions the broker closed (a rotation's takeover, a revocation, the end of the run): counted, not errors.</summary>
     public long SessionsClosed;
     public ConcurrentDictionary<string, long> Errors { get; } = new();
@@ -22,9 +23,11 @@ public sealed class FleetEvents
     public ConcurrentBag<double> RotationMs { get; } = [];
 
     /// <summary>The logger of one simulated device: it times that device's steps.</summary>
-    public ILogger ForDevice() => new DeviceLog(this);
+    /// <param name="observe">Also sees each of the device's log entries, as template and message (the fault injector
+    /// watches a device this way).</param>
+    public ILogger ForDevice(Action<string, string>? observe = null) => new DeviceLog(this, observe);
 
-    private sealed class DeviceLog(FleetEvents events) : ILogger
+    private sealed class DeviceLog(FleetEvents events, Action<string, string>? observe) : ILogger
     {
         private long _started = System.Diagnostics.Stopwatch.GetTimestamp();
         private long _enrolled;
@@ -39,6 +42,7 @@ public sealed class FleetEvents
                 ? values.FirstOrDefault(v => v.Key == "{OriginalFormat}").Value as string ?? ""
                 : "";
             var now = System.Diagnostics.Stopwatch.GetTimestamp();
+            observe?.Invoke(template, formatter(state, exception));
             switch (template)
             {
                 case var t when t.StartsWith("Enrolling device", StringComparison.Ordinal):
@@ -53,7 +57,7 @@ public sealed class FleetEvents
                     // A reconnect with the current identity (a first connect proves a new certificate, below).
                     Interlocked.Increment(ref events.Connected);
                     break;
-                case var t when t.StartsWith("Renew command received", StringComparison.Ordinal):
+                case var t when t.StartsWith("Renew command received on", StringComparison.Ordinal):
                     Interlocked.Increment(ref events.Asked);
                     break;
                 case var t when t.StartsWith("Rotating certificate {Serial} on the server", StringComparison.Ordinal):
@@ -77,6 +81,9 @@ public sealed class FleetEvents
                         events.RotationMs.Add(Elapsed(_rotating, now));
                         _rotating = 0;
                     }
+                    break;
+                case "Telemetry published":
+                    Interlocked.Increment(ref events.Telemetry);
                     break;
                 case var t when t.StartsWith("Broker connection closed", StringComparison.Ordinal):
                     Interlocked.Increment(ref events.SessionsClosed);

@@ -1,23 +1,38 @@
 using System.Globalization;
 using System.Text.Json;
 using IotPki.Agent;
+using IotPki.Identity;
 
 namespace IotPki.FirmwareSim;
 
 /// <summary>N devices of a factory directory, each running the device-agent library (not a copy of it) with its own
 /// state directory: enroll, connect, hold the session, rotate on their timer and on the server's ask; spread over one
-/// or more server instances. A live progress line, then a summary (also as JSON).</summary>
+/// or more server instances, with faults injected at the rates of <see cref="FleetFaults"/>. A live progress line, then
+/// a summary (also as JSON) that counts each fault injected and each outcome the system must show for it.</summary>
 public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker)> servers, string caBundlePath, double startsPerSecond,
-    double renewalFraction)
+    double renewalFraction, FleetFaults? faults = null, string? stateRoot = null, TimeSpan? telemetryInterval = null)
 {
+    private readonly FleetFaults _faults = faults ?? new FleetFaults();
+    private readonly List<SimulatedDevice> _devices = [];
+    private readonly List<Task> _sideTasks = [];
+    private List<BrokerProxy> _proxies = [];
+    private DateTime _quietFrom = DateTime.MaxValue;
+
+    /// <summary>No new power cut or network drop in the run's last fifth (at most two minutes): each fault injected has
+    /// time to show its outcome before the summary.</summary>
+    private bool Injecting() => DateTime.UtcNow < _quietFrom;
+
     public FleetEvents Events { get; } = new();
+    public FaultLedger Faults { get; } = new();
 
     public async Task RunAsync(IReadOnlyList<string> deviceIds, TimeSpan duration, TextWriter progress, CancellationToken ct)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        stop.CancelAfter(duration);
+        // Devices reach a broker through a relay the injector can cut, when network drops are on.
+        _proxies = _faults.NetworkDrop > 0 ? servers.Select(s => new BrokerProxy(s.Broker)).ToList() : [];
         var agents = new List<Task>(deviceIds.Count);
         var started = DateTime.UtcNow;
+        _quietFrom = started + duration - TimeSpan.FromTicks(Math.Min(duration.Ticks / 5, TimeSpan.FromMinutes(2).Ticks));
         using var ticker = new PeriodicTimer(TimeSpan.FromSeconds(5));
         var report = Task.Run(async () =>
         {
@@ -33,9 +48,27 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
                 // The run's end; the final line is written below.
             }
         }, CancellationToken.None);
+        if (_proxies.Count > 0)
+        {
+            _sideTasks.Add(StormsAsync(stop.Token));
+        }
+        // At the end, who is online is counted before the agents are stopped (stopping closes their sessions).
+        var end = EndAsync(duration, stop, ct);
+        using var operatorApi = _faults.Api is { } api ? OperatorHttp(api) : null;
         for (var i = 0; i < deviceIds.Count && !stop.IsCancellationRequested; i++)
         {
-            agents.Add(RunDeviceAsync(deviceIds[i], servers[i % servers.Count], stop.Token));
+            var device = new SimulatedDevice(deviceIds[i], _faults, Faults, Injecting);
+            _devices.Add(device);
+            var server = i % servers.Count;
+            agents.Add(RunDeviceAsync(device, server, stop.Token));
+            if (device.Cloned)
+            {
+                _sideTasks.Add(RunCloneAsync(device, server, operatorApi, stop.Token));
+            }
+            if (device.Stolen)
+            {
+                _sideTasks.Add(StealAsync(device, duration, started, operatorApi!, stop.Token));
+            }
             if (startsPerSecond > 0)
             {
                 try
@@ -48,42 +81,236 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
                 }
             }
         }
+        await end;
         await Task.WhenAll(agents);
+        await Task.WhenAll(_sideTasks);
         await report;
+        foreach (var proxy in _proxies)
+        {
+            await proxy.DisposeAsync();
+        }
         await progress.WriteLineAsync(Line(DateTime.UtcNow - started, agents.Count));
     }
 
-    private async Task RunDeviceAsync(string id, (Uri Est, Uri Broker) server, CancellationToken ct)
+    private async Task EndAsync(TimeSpan duration, CancellationTokenSource stop, CancellationToken ct)
     {
-        var dir = Path.Combine(factory.DevicesDirectory, id);
-        var options = new AgentOptions
-        {
-            EstUrl = server.Est,
-            BrokerUrl = server.Broker,
-            TrustBundlePath = caBundlePath,
-            BootstrapCertificatePath = Path.Combine(dir, "boot.pem"),
-            BootstrapKeyPath = Path.Combine(dir, "boot.key"),
-            StateDirectory = Path.Combine(dir, "state"),
-            RenewalFraction = renewalFraction,
-        };
-        await Task.Yield();
         try
         {
-            await new DeviceAgent(options, Events.ForDevice()).RunAsync(ct);
+            await Task.Delay(duration, ct);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped from outside: count what stands now.
+        }
+        // Nobody locked out for good: every device that should be online is, at the end.
+        var expected = _devices.Where(d => !d.Stolen && !d.Stopped).ToList();
+        Faults.Count("online_at_end", expected.Count(d => d.Online));
+        Faults.Count("expected_online", expected.Count);
+        await stop.CancelAsync();
+    }
+
+    private AgentOptions Options(string id, string stateDirectory, int server, string bootstrapDirectory) => new()
+    {
+        EstUrl = servers[server].Est,
+        BrokerUrl = _proxies.Count > 0 ? _proxies[server].Address : servers[server].Broker,
+        TrustBundlePath = caBundlePath,
+        BootstrapCertificatePath = Path.Combine(bootstrapDirectory, "boot.pem"),
+        BootstrapKeyPath = Path.Combine(bootstrapDirectory, "boot.key"),
+        StateDirectory = stateDirectory,
+        RenewalFraction = renewalFraction,
+        TelemetryInterval = telemetryInterval,
+    };
+
+    private string StateDirectory(string id, string name) => Path.Combine(stateRoot ?? factory.DevicesDirectory, id, name);
+
+    private async Task RunDeviceAsync(SimulatedDevice device, int server, CancellationToken ct)
+    {
+        var options = Options(device.Id, StateDirectory(device.Id, "state"), server, Path.Combine(factory.DevicesDirectory, device.Id));
+        var clock = device.Clock();
+        if (device.Skewed)
+        {
+            Faults.Count("clock_skew.injected");
+        }
+        await Task.Yield();
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await new DeviceAgent(options, Events.ForDevice(device.Observe), clock, checkpoint: device.Checkpoint).RunAsync(ct);
+                return;
+            }
+            catch (PowerCutException)
+            {
+                // Power comes back after a moment: the device boots with whatever its flash holds.
+                await Delay(TimeSpan.FromSeconds(1), ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                // The run's end stops every agent; that is not an error.
+                return;
+            }
+            catch (AgentStoppedException) when (device.Stolen)
+            {
+                // A revoked device's agent stops for good: the expected end of a stolen device.
+                Faults.Count("stolen.agent_stopped");
+                device.Stopped = true;
+                return;
+            }
+            catch (Exception e)
+            {
+                Events.Errors.AddOrUpdate($"agent stopped: {e.GetType().Name}", 1, (_, n) => n + 1);
+                device.Stopped = true;
+                return;
+            }
+        }
+    }
+
+    /// <summary>A second device with a copy of the bootstrap certificate and key, started once the original enrolled:
+    /// its enrollment must be refused (and audited with its address), and its agent stops.</summary>
+    private async Task RunCloneAsync(SimulatedDevice original, int server, HttpClient? api, CancellationToken ct)
+    {
+        try
+        {
+            await original.FirstConnect.WaitAsync(ct);
+        }
+        catch (OperationCanceledException)
+        {
+            return;  // the run ended before the original enrolled
+        }
+        Faults.Count("clone.injected");
+        var options = Options(original.Id, StateDirectory(original.Id, "clone-state"), (server + 1) % servers.Count,
+            Path.Combine(factory.DevicesDirectory, original.Id));
+        // The clone keeps asking, as a real one would (an operator may allow a wiped device to re-provision); its
+        // refusals are its own, not the fleet's errors. Once refused, it is switched off.
+        using var switchOff = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var refused = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var agent = new DeviceAgent(options, new FleetEvents().ForDevice((_, message) =>
+        {
+            if (message.Contains("already_enrolled", StringComparison.Ordinal))
+            {
+                refused.TrySetResult();
+            }
+        }), TimeProvider.System);
+        var running = agent.RunAsync(switchOff.Token);
+        try
+        {
+            if (await Task.WhenAny(refused.Task, running) == refused.Task)
+            {
+                Faults.Count("clone.refused");
+                if (api is not null && await RefusalAuditedAsync(api, original.Id, ct))
+                {
+                    Faults.Count("clone.audited_with_address");
+                }
+            }
+            else if (!ct.IsCancellationRequested)
+            {
+                Faults.Count("clone.not_refused");
+            }
+            await switchOff.CancelAsync();
+            await running;
+        }
+        catch (OperationCanceledException)
+        {
+            // Switched off, or the run ended.
+        }
+        catch (AgentStoppedException)
+        {
+            // Refused for good (the original was revoked meanwhile): counted above if it was already_enrolled.
+        }
+    }
+
+    private static async Task<bool> RefusalAuditedAsync(HttpClient api, string id, CancellationToken ct)
+    {
+        using var response = await api.GetAsync($"api/v1/audit?deviceId={Uri.EscapeDataString(id)}&action=enrollment.refused&limit=20", ct);
+        if (!response.IsSuccessStatusCode)
+        {
+            return false;
+        }
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
+        return json.RootElement.GetProperty("items").EnumerateArray().Any(e =>
+            e.GetProperty("detail").GetString()?.Contains("already_enrolled", StringComparison.Ordinal) == true
+            && e.GetProperty("sourceAddress").ValueKind == JsonValueKind.String);
+    }
+
+    /// <summary>An operator revokes the stolen device at a random moment of the run's middle, once it is online:
+    /// its session must close within a second.</summary>
+    private async Task StealAsync(SimulatedDevice device, TimeSpan duration, DateTime started, HttpClient api, CancellationToken ct)
+    {
+        try
+        {
+            await device.FirstConnect.WaitAsync(ct);
+            var at = started + duration * (0.3 + 0.4 * Random.Shared.NextDouble());
+            await Delay(at - DateTime.UtcNow, ct);
+            while (!device.Online)
+            {
+                await Task.Delay(100, ct);
+            }
+            var closed = device.NextSessionClosed();
+            var sent = System.Diagnostics.Stopwatch.GetTimestamp();
+            using var body = new StringContent("{\"reason\":\"keyCompromise\"}", System.Text.Encoding.UTF8, "application/json");
+            using var response = await api.PostAsync($"api/v1/devices/{Uri.EscapeDataString(device.Id)}/revoke", body, ct);
+            Faults.Count(response.IsSuccessStatusCode ? "stolen.revoked" : $"stolen.revoke_failed_{(int)response.StatusCode}");
+            var done = await Task.WhenAny(closed, Task.Delay(TimeSpan.FromSeconds(10), ct));
+            if (done == closed)
+            {
+                var ms = (await closed - sent) * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
+                Faults.RevocationCloseMs.Add(ms);
+                Faults.Count("stolen.off_broker");
+                if (ms <= 1000)
+                {
+                    Faults.Count("stolen.off_broker_within_1s");
+                }
+            }
+            else
+            {
+                Faults.Count("stolen.still_online");
+            }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            // The run's end stops every agent; that is not an error.
+            // The run ended before the theft.
         }
-        catch (Exception e)
+    }
+
+    /// <summary>Every storm interval, a share of the live broker connections is cut at once: all of those devices
+    /// reconnect together, against the broker's connect rate limit.</summary>
+    private async Task StormsAsync(CancellationToken ct)
+    {
+        var random = new Random(_faults.Seed);
+        try
         {
-            Events.Errors.AddOrUpdate($"agent stopped: {e.GetType().Name}", 1, (_, n) => n + 1);
+            while (true)
+            {
+                await Task.Delay(_faults.StormInterval, ct);
+                if (!Injecting())
+                {
+                    continue;
+                }
+                var cut = _proxies.Sum(p => p.Cut(_faults.NetworkDrop, random));
+                Faults.Count("network_drop.storms");
+                Faults.Count("network_drop.connections_cut", cut);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The run's end.
+        }
+    }
+
+    private HttpClient OperatorHttp(OperatorApi api) =>
+        new(MutualTlsHandler.Create(api.Certificate, MutualTlsHandler.Anchors(caBundlePath))) { BaseAddress = api.BaseAddress };
+
+    private static async Task Delay(TimeSpan wait, CancellationToken ct)
+    {
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait, ct);
         }
     }
 
     private string Line(TimeSpan elapsed, int running) => string.Create(CultureInfo.InvariantCulture,
         $"[{elapsed:hh\\:mm\\:ss}] devices={running} enrolled={Events.Enrolled} connected={Events.Connected} asked={Events.Asked} " +
-        $"renewed={Events.Renewed} refused={Events.Refused} errors={Events.Errors.Values.Sum()}");
+        $"renewed={Events.Renewed} telemetry={Events.Telemetry} refused={Events.Refused} errors={Events.Errors.Values.Sum()}");
 
     /// <summary>key=value figures on one line, and the same as JSON.</summary>
     public (string Line, string Json) Summary(TimeSpan duration)
@@ -97,6 +324,7 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
         var enroll = Of(Events.EnrollMs);
         var connect = Of(Events.ConnectMs);
         var rotation = Of(Events.RotationMs);
+        var revocation = Of(Faults.RevocationCloseMs);
         var summary = new
         {
             seconds = duration.TotalSeconds,
@@ -106,17 +334,25 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
             rotationsOnAsk = Events.RotationsOnAsk,
             rotationsOnTimer = Events.RotationsOnTimer,
             renewed = Events.Renewed,
+            telemetry = Events.Telemetry,
             refused = Events.Refused,
             enrollMs = new { p50 = enroll.P50, p95 = enroll.P95, p99 = enroll.P99 },
             connectMs = new { p50 = connect.P50, p95 = connect.P95, p99 = connect.P99 },
             rotationMs = new { p50 = rotation.P50, p95 = rotation.P95, p99 = rotation.P99 },
             errors = Events.Errors.OrderByDescending(e => e.Value).ToDictionary(e => e.Key, e => e.Value),
+            faults = Faults.Snapshot(),
+            revocationCloseMs = new { p50 = revocation.P50, p95 = revocation.P95, p99 = revocation.P99 },
         };
         var line = string.Create(CultureInfo.InvariantCulture,
             $"enrolled={Events.Enrolled} connected={Events.Connected} asked={Events.Asked} rotations_on_ask={Events.RotationsOnAsk} " +
-            $"rotations_on_timer={Events.RotationsOnTimer} renewed={Events.Renewed} refused={Events.Refused} errors={Events.Errors.Values.Sum()} " +
+            $"rotations_on_timer={Events.RotationsOnTimer} renewed={Events.Renewed} telemetry={Events.Telemetry} refused={Events.Refused} errors={Events.Errors.Values.Sum()} " +
             $"enroll_p50_ms={enroll.P50:F0} enroll_p95_ms={enroll.P95:F0} enroll_p99_ms={enroll.P99:F0} " +
             $"connect_p50_ms={connect.P50:F0} connect_p99_ms={connect.P99:F0} rotation_p50_ms={rotation.P50:F0} rotation_p95_ms={rotation.P95:F0} rotation_p99_ms={rotation.P99:F0}");
+        if (_faults.Any)
+        {
+            line += string.Create(CultureInfo.InvariantCulture,
+                $" revocation_close_p50_ms={revocation.P50:F0} revocation_close_p99_ms={revocation.P99:F0} {Faults.Line()}");
+        }
         return (line, JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true }));
     }
 }

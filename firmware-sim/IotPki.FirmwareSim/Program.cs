@@ -7,13 +7,105 @@ var root = new RootCommand("IotPki firmware simulator: a factory and a fleet of 
 var dirOption = new Option<DirectoryInfo>("--dir") { Required = true, Description = "Factory directory (CA, devices/, serials.csv)" };
 var countOption = new Option<int>("--count") { DefaultValueFactory = _ => 100, Description = "Number of devices" };
 var prefixOption = new Option<string>("--prefix") { DefaultValueFactory = _ => "sim-", Description = "Serial prefix" };
-var factory = new Command("factory", "Mint bootstrap identities from a simulated manufacturer CA and write serials.csv.")
-    { dirOption, countOption, prefixOption };
-factory.SetAction(parse =>
+var factoryOutOption = new Option<DirectoryInfo?>("--out", "--dir") { Description = "Factory directory: manufacturer CA, devices/<serial>/, serials.csv" };
+var factoryManufacturerOption = new Option<string>("--manufacturer") { DefaultValueFactory = _ => "sim", Description = "Manufacturer name (its CA's name, and the serial prefix unless --prefix)" };
+var factoryPrefixOption = new Option<string?>("--prefix") { Description = "Serial prefix (default: MANUFACTURER-)" };
+var factoryEstOption = new Option<string?>("--est") { Description = "EST URL written into each device's agent.json" };
+var factoryBrokerOption = new Option<string?>("--broker") { Description = "Broker URL (mqtts://) written into each device's agent.json" };
+var factoryBundleOption = new Option<FileInfo?>("--ca-bundle") { Description = "The service's CA bundle, copied beside the devices for their agent.json" };
+var registerOption = new Option<string?>("--register") { Description = "Operator API base URL: register the manufacturer (if new) and the serials through it" };
+var registerCertOption = new Option<FileInfo?>("--operator-cert") { Description = "Admin operator certificate (PEM) for --register" };
+var registerKeyOption = new Option<FileInfo?>("--operator-key") { Description = "Its key (PEM)" };
+var factory = new Command("factory", "A production run: N bootstrap keys and certificates from the manufacturer CA, one folder per device (boot.key 0600, boot.pem, agent.json), serials.csv for admin devices import, or registered through the operator API.")
+    { factoryOutOption, countOption, factoryManufacturerOption, factoryPrefixOption, factoryEstOption, factoryBrokerOption, factoryBundleOption,
+      registerOption, registerCertOption, registerKeyOption };
+factory.SetAction(async (parse, ct) =>
 {
-    var f = new Factory(parse.GetValue(dirOption)!.FullName);
-    var ids = f.Mint(parse.GetValue(prefixOption)!, parse.GetValue(countOption), TimeSpan.FromDays(3650));
-    Console.WriteLine($"Minted {ids.Count} bootstrap identities in {f.DevicesDirectory}; manufacturer CA {f.CaCertificatePath}; serials {f.SerialsPath}");
+    if (parse.GetValue(factoryOutOption) is not { } outDir)
+    {
+        Console.Error.WriteLine("iotpki-sim factory: --out DIR is required");
+        return 2;
+    }
+    var manufacturer = parse.GetValue(factoryManufacturerOption)!;
+    if (!IotPki.Identity.DeviceId.TryParse(manufacturer, out _))
+    {
+        Console.Error.WriteLine($"iotpki-sim factory: '{manufacturer}' is not a valid manufacturer name ([a-z0-9][a-z0-9._-]{{2,63}})");
+        return 2;
+    }
+    var count = parse.GetValue(countOption);
+    if (count is < 1 or > 10_000_000)
+    {
+        Console.Error.WriteLine("iotpki-sim factory: --count must be between 1 and 10,000,000");
+        return 2;
+    }
+    Uri? Url(string name, string? value)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+        return Uri.TryCreate(value, UriKind.Absolute, out var url) ? url
+            : throw new FormatException($"{name} '{value}' is not an absolute URL");
+    }
+    Uri? est, broker, api;
+    try
+    {
+        est = Url("--est", parse.GetValue(factoryEstOption));
+        broker = Url("--broker", parse.GetValue(factoryBrokerOption));
+        api = Url("--register", parse.GetValue(registerOption));
+    }
+    catch (FormatException e)
+    {
+        Console.Error.WriteLine($"iotpki-sim factory: {e.Message}");
+        return 2;
+    }
+    AgentTemplate? agent = null;
+    if (est is not null)
+    {
+        if (parse.GetValue(factoryBundleOption) is not { Exists: true } bundle)
+        {
+            Console.Error.WriteLine("iotpki-sim factory: --est needs --ca-bundle (the service's ca.pem)");
+            return 2;
+        }
+        agent = new AgentTemplate(est, broker, bundle.FullName);
+    }
+    var f = new Factory(outDir.FullName);
+    var watch = System.Diagnostics.Stopwatch.StartNew();
+    var bar = new ProgressBar(Console.Error, count);
+    IReadOnlyList<string> ids;
+    try
+    {
+        ids = f.Mint(parse.GetValue(factoryPrefixOption) ?? manufacturer + "-", count, TimeSpan.FromDays(3650), agent, bar.Report, $"{manufacturer} Factory CA");
+    }
+    catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+    {
+        Console.Error.WriteLine($"iotpki-sim factory: {e.Message}");
+        return 1;
+    }
+    bar.Done();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"Minted {ids.Count} bootstrap identities in {watch.Elapsed.TotalSeconds:F1} s ({ids.Count / watch.Elapsed.TotalSeconds:F0}/s) in {f.DevicesDirectory}; manufacturer CA {f.CaCertificatePath}; serials {f.SerialsPath}"));
+    if (api is not null)
+    {
+        if (parse.GetValue(registerCertOption) is not { } cert || parse.GetValue(registerKeyOption) is not { } key
+            || parse.GetValue(factoryBundleOption) is not { Exists: true } bundle)
+        {
+            Console.Error.WriteLine("iotpki-sim factory: --register needs --operator-cert, --operator-key and --ca-bundle");
+            return 2;
+        }
+        var anchors = bundle.FullName;
+        try
+        {
+            var registered = await FactoryRegistration.RegisterAsync(api, System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(cert.FullName, key.FullName),
+                anchors, manufacturer, f, ct);
+            Console.WriteLine(registered);
+        }
+        catch (FactoryRegistrationException e)
+        {
+            Console.Error.WriteLine($"iotpki-sim factory: {e.Message}");
+            return 1;
+        }
+    }
     return 0;
 });
 root.Add(factory);
@@ -178,8 +270,21 @@ var serversOption = new Option<string[]>("--server") { Required = true, AllowMul
     Description = "A server instance as EST-URL,BROKER-URL (e.g. https://localhost:8443,mqtts://localhost:8883); repeat for several" };
 var renewalFractionOption = new Option<double>("--renewal-fraction") { DefaultValueFactory = _ => 2.0 / 3, Description = "When each agent rotates on its own timer (fraction of the lifetime)" };
 var jsonOption = new Option<FileInfo?>("--json") { Description = "Also write the summary here as JSON" };
+var stateRootOption = new Option<DirectoryInfo?>("--state-root") { Description = "Where the devices' state directories live (default: beside each device's bootstrap; /dev/shm keeps thousands of devices' fsyncs off the disk)" };
+var powerLossOption = new Option<double>("--power-loss") { Description = "Fault: fraction of rotations during which the device loses power at a random step, then reboots" };
+var networkDropOption = new Option<double>("--network-drop") { Description = "Fault: fraction of live broker connections cut at once, every --storm-interval" };
+var stormIntervalOption = new Option<TimeSpan>("--storm-interval") { DefaultValueFactory = _ => TimeSpan.FromSeconds(60), Description = "Time between network drops" };
+var clockSkewOption = new Option<double>("--clock-skew") { Description = "Fault: fraction of devices whose clock is off by up to ±10 minutes" };
+var clonesOption = new Option<double>("--clones") { Description = "Fault: fraction of devices whose bootstrap identity is copied into a second device" };
+var stolenOption = new Option<double>("--stolen") { Description = "Fault: fraction of devices stolen and revoked by an operator mid-run (needs --api)" };
+var faultApiOption = new Option<string?>("--api") { Description = "Operator API base URL (revokes stolen devices, reads the audit of clones)" };
+var faultCertOption = new Option<FileInfo?>("--operator-cert") { Description = "Admin operator certificate (PEM)" };
+var faultKeyOption = new Option<FileInfo?>("--operator-key") { Description = "Its key (PEM)" };
+var telemetryOption = new Option<TimeSpan?>("--telemetry-interval") { Description = "How often each connected device publishes a reading (default: none)" };
+var seedOption = new Option<int>("--seed") { DefaultValueFactory = _ => 1, Description = "Which devices each fault hits" };
 var fleetRun = new Command("fleet", "Run N devices on the real agent library (enroll, connect, rotate on timer and on the server's ask), spread over server instances; progress, then a summary.")
-    { devicesDirOption, fleetRunCountOption, rateOption, durationOption, serversOption, caOption, renewalFractionOption, jsonOption };
+    { devicesDirOption, fleetRunCountOption, rateOption, durationOption, serversOption, caOption, renewalFractionOption, jsonOption, stateRootOption,
+      powerLossOption, networkDropOption, stormIntervalOption, clockSkewOption, clonesOption, stolenOption, faultApiOption, faultCertOption, faultKeyOption, seedOption, telemetryOption };
 fleetRun.SetAction(async (parse, ct) =>
 {
     var f = new Factory(parse.GetValue(devicesDirOption)!.FullName);
@@ -196,7 +301,34 @@ fleetRun.SetAction(async (parse, ct) =>
         }
         servers.Add((est, broker));
     }
-    var run = new FleetRun(f, servers, parse.GetValue(caOption)!.FullName, parse.GetValue(rateOption), parse.GetValue(renewalFractionOption));
+    OperatorApi? api = null;
+    if (parse.GetValue(faultApiOption) is { } apiUrl)
+    {
+        if (!Uri.TryCreate(apiUrl, UriKind.Absolute, out var apiBase) || parse.GetValue(faultCertOption) is not { } cert || parse.GetValue(faultKeyOption) is not { } key)
+        {
+            Console.Error.WriteLine("error: --api needs an absolute URL, --operator-cert and --operator-key");
+            return 2;
+        }
+        api = new OperatorApi(apiBase, System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(cert.FullName, key.FullName));
+    }
+    var rates = new[] { parse.GetValue(powerLossOption), parse.GetValue(networkDropOption), parse.GetValue(clockSkewOption), parse.GetValue(clonesOption), parse.GetValue(stolenOption) };
+    if (rates.Any(r => r is < 0 or > 1))
+    {
+        Console.Error.WriteLine("error: a fault rate is a fraction between 0 and 1");
+        return 2;
+    }
+    if (parse.GetValue(stolenOption) > 0 && api is null)
+    {
+        Console.Error.WriteLine("error: --stolen needs --api, --operator-cert and --operator-key (an operator revokes the stolen devices)");
+        return 2;
+    }
+    var faults = new FleetFaults
+    {
+        PowerLoss = rates[0], NetworkDrop = rates[1], StormInterval = parse.GetValue(stormIntervalOption), ClockSkew = rates[2], Clones = rates[3],
+        Stolen = rates[4], Api = api, Seed = parse.GetValue(seedOption),
+    };
+    var run = new FleetRun(f, servers, parse.GetValue(caOption)!.FullName, parse.GetValue(rateOption), parse.GetValue(renewalFractionOption),
+        faults, parse.GetValue(stateRootOption)?.FullName, parse.GetValue(telemetryOption));
     var duration = parse.GetValue(durationOption);
     await run.RunAsync(ids, duration, Console.Error, ct);
     var (line, json) = run.Summary(duration);

@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using IotPki.Agent;
+
+namespace IotPki.FirmwareSim;
+
+/// <summary>What the fault injector knows of one simulated device: its fault assignments, whether it is online (from
+/// its agent's own log), and a power cut armed for its current rotation.</summary>
+public sealed class SimulatedDevice(string id, FleetFaults faults, FaultLedger ledger, Func<bool> injecting)
+{
+    /// <summary>Steps of a rotation at which power may fail (the agent's and its identity store's checkpoints).</summary>
+    private const int RotationSteps = 9;
+
+    private int _cutIn;
+    private bool _cutHappened;
+    private bool _announcedSkew;
+    private readonly TaskCompletionSource _firstConnect = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource<long> _sessionClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public string Id => id;
+    public bool Skewed => faults.Hits(id, "skew", faults.ClockSkew);
+    public bool Cloned => faults.Hits(id, "clone", faults.Clones);
+    public bool Stolen => faults.Hits(id, "stolen", faults.Stolen) && faults.Api is not null;
+    public volatile bool Online;
+    public volatile bool Stopped;
+
+    /// <summary>Completes when the device first holds a broker session.</summary>
+    public Task FirstConnect => _firstConnect.Task;
+
+    /// <summary>The stopwatch timestamp of the next session close after this call.</summary>
+    public Task<long> NextSessionClosed()
+    {
+        var next = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Interlocked.Exchange(ref _sessionClosed, next);
+        return next.Task;
+    }
+
+    public TimeProvider Clock() => Skewed ? new SkewedClock(faults.SkewOf(id)) : TimeProvider.System;
+
+    /// <summary>Sees each of the agent's log templates.</summary>
+    public void Observe(string template, string message)
+    {
+        if (template.StartsWith("Rotating certificate", StringComparison.Ordinal)
+            && faults.PowerLoss > 0 && injecting() && Random.Shared.NextDouble() < faults.PowerLoss)
+        {
+            Volatile.Write(ref _cutIn, 1 + Random.Shared.Next(RotationSteps));
+        }
+        else if (template.StartsWith("Connected as", StringComparison.Ordinal) || template.StartsWith("New certificate {Serial} proven", StringComparison.Ordinal))
+        {
+            Online = true;
+            _firstConnect.TrySetResult();
+            if (_cutHappened)
+            {
+                _cutHappened = false;
+                ledger.Count("power_loss.recovered");
+            }
+            if (Skewed && !_announcedSkew)
+            {
+                _announcedSkew = true;
+                ledger.Count("clock_skew.connected");
+            }
+        }
+        else if (template.StartsWith("Broker connection closed", StringComparison.Ordinal))
+        {
+            Online = false;
+            Volatile.Read(ref _sessionClosed).TrySetResult(Stopwatch.GetTimestamp());
+        }
+    }
+
+    /// <summary>The agent's checkpoint hook: the armed power cut happens here, between two durable steps.</summary>
+    public void Checkpoint(string step)
+    {
+        if (Volatile.Read(ref _cutIn) > 0 && Interlocked.Decrement(ref _cutIn) == 0)
+        {
+            _cutHappened = true;
+            Online = false;
+            ledger.Count("power_loss.injected");
+            throw new PowerCutException(step);
+        }
+    }
+}
+
+/// <summary>The simulated device lost power at <paramref name="step"/>: everything in memory is gone.</summary>
+public sealed class PowerCutException(string step) : Exception($"power lost at {step}");

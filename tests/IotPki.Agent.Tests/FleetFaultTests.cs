@@ -1,0 +1,111 @@
+using System.Net;
+using IotPki.FirmwareSim;
+using IotPki.Identity;
+using IotPki.Server.Fleet;
+using IotPki.Server.Http;
+using IotPki.Server.Operators;
+using IotPki.Server.Tests.Infrastructure;
+
+namespace IotPki.Agent.Tests;
+
+/// <summary><c>iotpki-sim fleet</c> with every fault on, across two server instances on one database: power lost
+/// mid-rotation, reconnect storms, skewed clocks, cloned bootstrap certificates, stolen devices revoked by an operator.
+/// Each fault injected shows the outcome the system promises, counted by the run itself.</summary>
+public sealed class FleetFaultTests(FleetFaultTests.Fixture server) : IClassFixture<FleetFaultTests.Fixture>
+{
+    public sealed class Fixture : ServerFixture
+    {
+        protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Renewal:MaxAskJitter"] = "00:00:02" };
+    }
+
+    private const int Devices = 16;
+
+    [Fact]
+    public async Task Every_fault_injected_shows_its_expected_outcome()
+    {
+        var second = await server.StartServerAsync(server.TempDirectory("second-instance"));
+        var secondListeners = second.Services.GetRequiredService<ListenerEndpoints>();
+        var directory = server.TempDirectory("fleet-faults-");
+        var factory = new Factory(directory);
+        var ids = factory.Mint("faulty-", Devices, TimeSpan.FromDays(30)).ToList();
+        await using (var scope = server.Services.CreateAsyncScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<ManufacturerRegistration>().RegisterAsync("faulty", await File.ReadAllTextAsync(factory.CaCertificatePath),
+                DeviceIdField.CommonName, "test", CancellationToken.None);
+            Assert.Empty((await scope.ServiceProvider.GetRequiredService<DeviceRegistration>().RegisterAsync("faulty", ids, "test", CancellationToken.None)).Errors);
+        }
+        using var admin = await OperatorClient.IssueAsync(server, "fleet-faults-admin", OperatorRole.Admin);
+        using var api = OperatorClient.Create(server, admin);
+        var faults = PickSeed(ids, new FleetFaults
+        {
+            PowerLoss = 0.5, NetworkDrop = 0.5, StormInterval = TimeSpan.FromSeconds(8), ClockSkew = 0.25, Clones = 0.2, Stolen = 0.2,
+            Api = new OperatorApi(server.OperatorBase, admin),
+        });
+        var run = new FleetRun(factory,
+            [(server.EstBase, new Uri($"mqtts://localhost:{server.MqttPort}")),
+             (secondListeners.Uri(ListenerEndpoints.Est), new Uri($"mqtts://localhost:{secondListeners.Get(ListenerEndpoints.Mqtt)!.Port}"))],
+            server.CaBundlePath, startsPerSecond: 0, renewalFraction: 0.99, faults, telemetryInterval: TimeSpan.FromSeconds(3));
+        var progress = new StringWriter();
+
+        // The fleet lives 75 s; an operator asks every device to rotate every 6 s in its first 45 s.
+        var fleet = run.RunAsync(ids, TimeSpan.FromSeconds(75), progress, CancellationToken.None);
+        for (var round = 0; round < 8; round++)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(6));
+            foreach (var id in ids)
+            {
+                using var renew = await OperatorClient.PostJsonAsync(api, $"/api/v1/devices/{id}/renew");
+                Assert.True(renew.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.Conflict, $"{id}: {renew.StatusCode}");
+            }
+        }
+        await fleet;
+        var (line, _) = run.Summary(TimeSpan.FromSeconds(75));
+        var f = run.Faults;
+        var why = $"{line} | {string.Join("; ", run.Events.Errors)} | {progress}";
+
+        Assert.True(f["power_loss.injected"] >= 1, why);
+        Assert.True(f["power_loss.recovered"] == f["power_loss.injected"], why);
+        Assert.True(f["clock_skew.injected"] >= 1 && f["clock_skew.connected"] == f["clock_skew.injected"], why);
+        Assert.True(f["clone.injected"] >= 1, why);
+        Assert.True(f["clone.refused"] == f["clone.injected"] && f["clone.audited_with_address"] == f["clone.injected"], why);
+        Assert.Equal(0, f["clone.not_refused"]);
+        Assert.True(f["stolen.revoked"] >= 1 && f["stolen.off_broker"] == f["stolen.revoked"] && f["stolen.agent_stopped"] == f["stolen.revoked"], why);
+        Assert.True(f["network_drop.connections_cut"] >= 1, why);
+        Assert.True(f["expected_online"] >= Devices / 2 && f["online_at_end"] == f["expected_online"], why);
+        Assert.DoesNotContain(run.Events.Errors.Keys, k => k.StartsWith("agent stopped", StringComparison.Ordinal));
+        Assert.True(run.Events.Renewed >= 1, why);
+        Assert.True(run.Events.Telemetry >= Devices, why);
+
+        // No identity lost: every device still standing holds a valid operational certificate, and the stolen ones hold none.
+        Assert.Equal(0L, await server.Database.ScalarAsync<long>("""
+            SELECT count(*) FROM devices d WHERE d."Id" LIKE 'faulty-%' AND d."State" = 'revoked'
+              AND EXISTS (SELECT 1 FROM certificates c WHERE c."DeviceId" = d."Id" AND c."Status" = 'valid')
+            """));
+        Assert.Equal(0L, await server.Database.ScalarAsync<long>("""
+            SELECT count(*) FROM devices d WHERE d."Id" LIKE 'faulty-%' AND d."State" = 'active'
+              AND NOT EXISTS (SELECT 1 FROM certificates c WHERE c."DeviceId" = d."Id" AND c."Status" = 'valid' AND c."NotAfter" > now())
+            """));
+        await second.StopAsync();
+        await second.DisposeAsync();
+    }
+
+    /// <summary>The first seed under which every fault hits at least one device, and no device is both cloned and
+    /// stolen (a clone of a revoked device is refused for another reason).</summary>
+    private static FleetFaults PickSeed(IReadOnlyList<string> ids, FleetFaults faults)
+    {
+        for (var seed = 1; seed < 1000; seed++)
+        {
+            var f = new FleetFaults
+            {
+                PowerLoss = faults.PowerLoss, NetworkDrop = faults.NetworkDrop, StormInterval = faults.StormInterval, ClockSkew = faults.ClockSkew,
+                Clones = faults.Clones, Stolen = faults.Stolen, Api = faults.Api, Seed = seed,
+            };
+            var devices = ids.Select(id => (Skewed: f.Hits(id, "skew", f.ClockSkew), Cloned: f.Hits(id, "clone", f.Clones), Stolen: f.Hits(id, "stolen", f.Stolen))).ToList();
+            if (devices.Any(d => d.Skewed) && devices.Any(d => d.Cloned) && devices.Any(d => d.Stolen) && !devices.Any(d => d.Cloned && d.Stolen))
+            {
+                return f;
+            }
+        }
+        throw new InvalidOperationException("no seed hits every fault");
+    }
+}
