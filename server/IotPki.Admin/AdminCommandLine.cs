@@ -80,7 +80,7 @@ public static class AdminCommandLine
                 ("limit", parse.GetValue(limit).ToString(CultureInfo.InvariantCulture)), ("after", parse.GetValue(after)),
                 ("renewal", parse.GetValue(renewal)));
             var page = await Api(parse).DevicesAsync(query, ct);
-            var table = new Table().AddColumns("Device", "Manufacturer", "State", "Online", "Last seen", "Certificate expires", "Renewal");
+            var table = new Table().AddColumns(Id("Device"), Id("Manufacturer"), new TableColumn("State"), new TableColumn("Online"), new TableColumn("Last seen"), new TableColumn("Certificate expires"), new TableColumn("Renewal"));
             foreach (var d in page.Items)
             {
                 table.AddRow(Markup.Escape(d.Id), Markup.Escape(d.Manufacturer), StateMarkup(d.State), d.Online ? "yes" : "no",
@@ -105,7 +105,7 @@ public static class AdminCommandLine
                 .AddRow("Device", Markup.Escape(d.Id)).AddRow("Manufacturer", Markup.Escape(d.Manufacturer)).AddRow("State", StateMarkup(d.State))
                 .AddRow("Registered", Time(d.RegisteredAt)).AddRow("Enrolled", Time(d.EnrolledAt)).AddRow("Last seen", Time(d.LastSeenAt))
                 .AddRow("Bootstrap", Markup.Escape(detail.BootstrapThumbprint ?? "-")));
-            var certs = new Table().AddColumns("Serial", "Status", "Not before", "Not after", "Revoked");
+            var certs = new Table().AddColumns(Id("Serial"), new TableColumn("Status"), new TableColumn("Not before"), new TableColumn("Not after"), new TableColumn("Revoked"));
             foreach (var c in detail.Certificates)
             {
                 certs.AddRow(c.Serial, StateMarkup(c.Status), Time(c.NotBefore), Time(c.NotAfter), Time(c.RevokedAt));
@@ -118,7 +118,18 @@ public static class AdminCommandLine
         devices.Add(Action("suspend", "Suspend a device.", "suspend", console));
         devices.Add(Action("reinstate", "Reinstate a suspended device.", "reinstate", console));
         devices.Add(Action("allow-reprovision", "Let the device's bootstrap certificate enroll once more.", "allow-reprovision", console));
-        devices.Add(Action("renew", "Ask the device's agent to rotate its key and certificate now (over MQTT).", "renew", console));
+        var renewId = new Argument<string>("id");
+        var renew = new Command("renew", "Ask the device's agent to rotate its key and certificate now (over MQTT).") { renewId };
+        renew.SetAction(async (parse, ct) =>
+        {
+            var device = parse.GetValue(renewId)!;
+            var asked = await Api(parse).RenewAsync(device, ct);
+            console.MarkupLine(asked.Online
+                ? $"renew: {Markup.Escape(device)} is online; the ask was published on {Markup.Escape(asked.Topic)}"
+                : $"renew: {Markup.Escape(device)} is offline; it renews on its own schedule, or is asked when it next connects if its renewal window is open");
+            return Ok;
+        });
+        devices.Add(renew);
 
         var reasonArg = new Option<string>("--reason") { DefaultValueFactory = _ => "unspecified", Description = "RFC 5280 reason: unspecified, keyCompromise, affiliationChanged, superseded, cessationOfOperation, ..." };
         var revokeId = new Argument<string>("id");
@@ -168,7 +179,7 @@ public static class AdminCommandLine
         pending.SetAction(async (parse, ct) =>
         {
             var page = await Api(parse).PendingAsync(ct);
-            var table = new Table().AddColumns("Device", "Manufacturer", "Asked at");
+            var table = new Table().AddColumns(Id("Device"), Id("Manufacturer"), new TableColumn("Asked at"));
             foreach (var d in page.Items)
             {
                 table.AddRow(Markup.Escape(d.Id), Markup.Escape(d.Manufacturer), Time(d.RegisteredAt));
@@ -192,7 +203,7 @@ public static class AdminCommandLine
         {
             var page = await Api(parse).AuditAsync(Query(("deviceId", parse.GetValue(device)), ("action", parse.GetValue(action)),
                 ("limit", parse.GetValue(limit).ToString(CultureInfo.InvariantCulture))), ct);
-            var table = new Table().AddColumns("At", "Action", "Actor", "Device", "From", "Detail");
+            var table = new Table().AddColumns(new TableColumn("At").NoWrap(), Id("Action"), Id("Actor"), Id("Device"), Id("From"), new TableColumn("Detail"));
             foreach (var a in page.Items)
             {
                 table.AddRow(Time(a.At), Markup.Escape(a.Action), Markup.Escape(a.Actor), Markup.Escape(a.DeviceId ?? ""),
@@ -250,6 +261,9 @@ public static class AdminCommandLine
         });
         return command;
     }
+
+    /// <summary>A column of identifiers (device ids, serials, actors): never wrapped mid-token.</summary>
+    private static TableColumn Id(string header) => new TableColumn(header).NoWrap();
 
     private static string Query(params (string Name, string? Value)[] parameters)
     {

@@ -30,6 +30,12 @@ public sealed class ApiCalls(HttpClient http)
         return (await response!.Content.ReadFromJsonAsync<CampaignRow>(Json, ct))!;
     }
 
+    public async Task<RenewRow> RenewAsync(string device, CancellationToken ct)
+    {
+        using var response = await SendAsync(HttpMethod.Post, $"/api/v1/devices/{Uri.EscapeDataString(device)}/renew", null, ct, keep: true);
+        return (await response!.Content.ReadFromJsonAsync<RenewRow>(Json, ct))!;
+    }
+
     public Task PostAsync(string path, object? body, CancellationToken ct) => SendAsync(HttpMethod.Post, path, body is null ? null : JsonContent.Create(body), ct);
 
     public async Task<ImportResult> ImportChunkAsync(string manufacturer, string csv, int firstLine, CancellationToken ct)

@@ -14,3 +14,5 @@ public sealed record CampaignRow(long Id, string Population, DateTimeOffset Star
     int Devices, int Asked, int Renewed, int AtRiskOrExpired, bool Done);
 public sealed record ManufacturerRow(int Id, string Name, string DeviceIdField, string UnregisteredPolicy, string CaThumbprint,
     DateTimeOffset CreatedAt, TimeSpan? OperationalLifetime, double? RenewalWindowStart, double? RenewalAtRisk, bool RequireProofOfPossession);
+
+public sealed record RenewRow(string Id, string Topic, bool Online);

@@ -5,6 +5,9 @@ namespace IotPki.Server.Broker;
 /// <summary>Broker counters (meter "IotPki.Broker"), readable with dotnet-counters and at <c>GET /api/v1/broker</c>.</summary>
 public sealed class BrokerMetrics : IDisposable
 {
+    /// <summary>Traces of what the broker does for the cluster (closing a revoked device's sessions).</summary>
+    public static readonly System.Diagnostics.ActivitySource Tracing = new("IotPki.Broker");
+
     private readonly Meter _meter = new("IotPki.Broker");
     private readonly Counter<long> _refusals;
     private readonly Counter<long> _messagesIn;

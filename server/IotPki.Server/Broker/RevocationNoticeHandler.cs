@@ -9,7 +9,8 @@ namespace IotPki.Server.Broker;
 /// the live sessions closed. On resync the whole set is reloaded and the sessions of what was revoked meanwhile
 /// closed.</summary>
 public sealed partial class RevocationNoticeHandler(
-    IServiceScopeFactory scopes, RevokedSet revoked, BrokerSessions sessions, TimeProvider clock, ILogger<RevocationNoticeHandler> logger)
+    IServiceScopeFactory scopes, RevokedSet revoked, BrokerSessions sessions, ClusterInstance instance, TimeProvider clock,
+    ILogger<RevocationNoticeHandler> logger)
     : IClusterNoticeHandler
 {
     public string Channel => RevocationNotice.Channel;
@@ -20,6 +21,9 @@ public sealed partial class RevocationNoticeHandler(
         {
             return;
         }
+        using var activity = BrokerMetrics.Tracing.StartActivity("broker.revocation", System.Diagnostics.ActivityKind.Consumer, notice.TraceParent);
+        activity?.SetTag("iotpki.device", notice.DeviceId?.Value);
+        activity?.SetTag("iotpki.instance", instance.Id);
         if (notice.Serials.Length == 0 && notice.DeviceId is not null)
         {
             await ReloadAsync(CancellationToken.None);

@@ -7,7 +7,10 @@ namespace IotPki.Server.Cluster;
 /// <summary>What a revocation tells every server instance over PostgreSQL NOTIFY (channel <see cref="Channel"/>).</summary>
 /// <param name="KeepSessions">Superseded certificates: refuse their future connects but close no session (the device's
 /// session is already its newer certificate's, under the same client id).</param>
-public sealed record RevocationNotice(DeviceId? DeviceId, DeviceState? DeviceState, string[] Serials, bool KeepSessions = false)
+/// <param name="TraceParent">The W3C trace context of the revocation, so that each instance's closing of the sessions
+/// joins its trace.</param>
+public sealed record RevocationNotice(DeviceId? DeviceId, DeviceState? DeviceState, string[] Serials, bool KeepSessions = false,
+    string? TraceParent = null)
 {
     public const string Channel = "iotpki_revocation";
 

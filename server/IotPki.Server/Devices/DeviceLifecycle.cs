@@ -55,6 +55,8 @@ public sealed partial class DeviceLifecycle(IotPkiDbContext db, ClusterNotifier 
     /// (so its bootstrap certificate can no longer enroll), and every instance closes its live MQTT session.</summary>
     public async Task<DeviceRevocation?> RevokeAsync(DeviceId id, int reasonCode, string actor, string? source, CancellationToken ct)
     {
+        using var activity = DeviceMetrics.Tracing.StartActivity("device.revoke");
+        activity?.SetTag("iotpki.device", id.Value);
         var now = clock.GetUtcNow();
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var device = await db.Devices.SingleOrDefaultAsync(d => d.Id == id, ct);
@@ -74,7 +76,8 @@ public sealed partial class DeviceLifecycle(IotPkiDbContext db, ClusterNotifier 
         AuditLog.Add(db, now, "device.revoked", actor, id, source,
             $"reason {reasonCode}; {serials.Count} certificate(s): {string.Join(',', serials.Take(20))}");
         await db.SaveChangesAsync(ct);
-        var notice = new RevocationNotice(id, DeviceState.Revoked, serials.Count <= RevocationNotice.MaxSerials ? [.. serials] : []);
+        var notice = new RevocationNotice(id, DeviceState.Revoked, serials.Count <= RevocationNotice.MaxSerials ? [.. serials] : [],
+            TraceParent: activity?.Id);
         await cluster.NotifyAsync(db, RevocationNotice.Channel, notice.ToJson(), ct);
         await tx.CommitAsync(ct);
         metrics.Revoked(serials.Count);

@@ -8,6 +8,9 @@ public sealed class DeviceMetrics : IDisposable
 {
     public const string MeterName = "IotPki.Devices";
 
+    /// <summary>Traces of device transitions (a revocation, from the API call to the commit and its notice).</summary>
+    public static readonly System.Diagnostics.ActivitySource Tracing = new(MeterName);
+
     private readonly Meter _meter = new(MeterName);
     private readonly Counter<long> _issued;
     private readonly Counter<long> _revoked;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using IotPki.Identity;
@@ -20,6 +21,7 @@ public sealed partial class EnrollmentService(
     public async Task<IResult> HandleAsync(string operation, HttpContext http, CancellationToken ct)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        using var activity = EstMetrics.Tracing.StartActivity("est " + operation, ActivityKind.Server);
         try
         {
             return await DecideAsync(operation, http, ct);
@@ -27,6 +29,8 @@ public sealed partial class EnrollmentService(
         finally
         {
             metrics.Answered(operation, _answer.Outcome, _answer.Reason, started);
+            activity?.SetTag("iotpki.outcome", _answer.Outcome);
+            activity?.SetTag("iotpki.reason", _answer.Reason);
         }
     }
 
@@ -47,22 +51,32 @@ public sealed partial class EnrollmentService(
         // serverkeygen is a first enrollment with a bootstrap certificate, or a renewal with an operational one.
         var initial = operation == EstOperation.SimpleEnroll
             || (serverKeyGen && ReenrollmentGate.OperationalIdentityOf(client, pki.Issuer.Endpoints.TrustDomain) is null);
-        var decision = initial
-            ? await bootstrapGate.AuthorizeAsync(client, ct)
-            : await reenrollmentGate.AuthorizeAsync(client, ct);
+        EnrollmentDecision decision;
+        using (EstMetrics.Tracing.StartActivity("est.gate"))
+        {
+            decision = initial
+                ? await bootstrapGate.AuthorizeAsync(client, ct)
+                : await reenrollmentGate.AuthorizeAsync(client, ct);
+        }
         if (decision.Refusal is not null)
         {
             return await RefuseAsync(context, decision.Claimed, decision.Refusal, ct);
         }
         var device = decision.Device!;
         context = context with { DeviceId = device.Id };
+        Activity.Current?.SetTag("iotpki.device", device.Id.Value);
         if (decision.AwaitingApproval)
         {
             return await AwaitApprovalAsync(context, device, http, ct);
         }
 
-        var (csr, csrRefusal) = await CsrBodyReader.ReadAsync(http.Request, estOptions.Value.MaxRequestBytes,
-            serverKeyGen ? KeyProof.Ignored : KeyProof.Required, ct);
+        SigningRequest? csr;
+        EstRefusal? csrRefusal;
+        using (EstMetrics.Tracing.StartActivity("est.csr"))
+        {
+            (csr, csrRefusal) = await CsrBodyReader.ReadAsync(http.Request, estOptions.Value.MaxRequestBytes,
+                serverKeyGen ? KeyProof.Ignored : KeyProof.Required, ct);
+        }
         if (csrRefusal is not null)
         {
             return await RefuseAsync(context, device.Id, csrRefusal, ct);
@@ -93,8 +107,17 @@ public sealed partial class EnrollmentService(
         {
             var publicKey = serverKey is null ? csr!.PublicKey : new PublicKey(serverKey);
             var profile = await lifecycle.ProfileAsync(device, pkiOptions.Value.OperationalLifetime, ct);
-            var issued = pki.Issuer.Issue(CertificateProfile.Operational(profile.Lifetime), device.Id.Value, publicKey);
-            if (!await CommitAsync(context, device, issued, initial, profile, ct))
+            IssuedCertificate issued;
+            using (EstMetrics.Tracing.StartActivity("est.sign"))
+            {
+                issued = pki.Issuer.Issue(CertificateProfile.Operational(profile.Lifetime), device.Id.Value, publicKey);
+            }
+            bool committed;
+            using (EstMetrics.Tracing.StartActivity("est.commit"))
+            {
+                committed = await CommitAsync(context, device, issued, initial, profile, ct);
+            }
+            if (!committed)
             {
                 issued.Certificate.Dispose();
                 serverKey?.Dispose();

@@ -9,6 +9,9 @@ public sealed class EstMetrics : IDisposable
 {
     public const string MeterName = "IotPki.Est";
 
+    /// <summary>Traces of enrollments: the request, and within it the gate, the CSR, the signature and the commit.</summary>
+    public static readonly ActivitySource Tracing = new(MeterName);
+
     private readonly Meter _meter = new(MeterName);
     private readonly Counter<long> _requests;
     private readonly Counter<long> _refusals;

@@ -31,7 +31,7 @@ public static class TelemetryFeature
         if (options.OtlpEndpoint is { } otlp)
         {
             telemetry.WithTracing(t => t
-                .AddSource(TracedSources)
+                .AddSource(TracedSources, "Microsoft.AspNetCore")
                 .AddOtlpExporter(o => o.Endpoint = otlp));
         }
         return builder;

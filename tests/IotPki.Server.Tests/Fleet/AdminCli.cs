@@ -16,7 +16,9 @@ public static class AdminCli
         return ["--url", server.OperatorBase.ToString(), "--cert", Path.Combine(dir, "op.pem"), "--key", Path.Combine(dir, "op.key"), "--ca", server.CaBundlePath];
     }
 
-    public static async Task<(int Exit, string Out, string Err)> RunAsync(params string[] args)
+    public static Task<(int Exit, string Out, string Err)> RunAsync(params string[] args) => RunAsync(200, args);
+
+    public static async Task<(int Exit, string Out, string Err)> RunAsync(int width, string[] args)
     {
         var output = new StringWriter();
         var console = AnsiConsole.Create(new AnsiConsoleSettings
@@ -26,7 +28,7 @@ public static class AdminCli
             ColorSystem = ColorSystemSupport.NoColors,
             Interactive = InteractionSupport.No,
         });
-        console.Profile.Width = 200;
+        console.Profile.Width = width;
         var error = new StringWriter();
         var exit = await AdminCommandLine.InvokeAsync(args, console, error);
         return (exit, output.ToString(), error.ToString());

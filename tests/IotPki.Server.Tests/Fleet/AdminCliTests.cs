@@ -46,6 +46,40 @@ public sealed class AdminCliTests(ServerFixture server) : IClassFixture<ServerFi
     }
 
     [Fact]
+    public async Task Devices_renew_says_whether_the_device_was_online()
+    {
+        using var online = await DeviceIdentity.EnrollAsync(server, "cli-renew-online");
+        using var offline = await DeviceIdentity.EnrollAsync(server, "cli-renew-offline");
+        using var session = await MqttTestClient.ConnectAsync(server, online.Certificate, online.Id);
+        for (var i = 0; i < 100 && !await server.Database.ScalarAsync<bool>("SELECT \"Online\" FROM devices WHERE \"Id\" = 'cli-renew-online'"); i++)
+        {
+            await Task.Delay(50);
+        }
+        var auth = await CredentialsAsync("cli-renewer", OperatorRole.Admin);
+
+        var (onlineExit, onlineOut, _) = await RunAsync(["devices", "renew", "cli-renew-online", .. auth]);
+        var (offlineExit, offlineOut, _) = await RunAsync(["devices", "renew", "cli-renew-offline", .. auth]);
+
+        Assert.Equal(0, onlineExit);
+        Assert.Contains("cli-renew-online is online; the ask was published on devices/cli-renew-online/commands/renew", onlineOut);
+        Assert.Equal(0, offlineExit);
+        Assert.Contains("cli-renew-offline is offline", offlineOut);
+    }
+
+    [Fact]
+    public async Task Tables_keep_long_ids_whole_when_the_terminal_is_narrower_than_the_table()
+    {
+        var id = "cli-a-rather-long-device-identifier-0123456789";
+        await server.RegisterAsync(id);
+        var auth = await CredentialsAsync("cli-narrow", OperatorRole.Viewer);
+
+        var (exit, output, _) = await AdminCli.RunAsync(120, ["devices", "list", "--state", "registered", .. auth]);
+
+        Assert.Equal(0, exit);
+        Assert.Contains(id, output);
+    }
+
+    [Fact]
     public async Task A_viewer_cannot_approve_and_gets_one_line_of_error()
     {
         var auth = await CredentialsAsync("cli-viewer2", OperatorRole.Viewer);

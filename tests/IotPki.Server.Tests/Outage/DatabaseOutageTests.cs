@@ -32,6 +32,8 @@ public sealed class DatabaseOutageTests(DatabaseOutageTests.Fixture server) : IC
     }
 
     private const int Devices = 120;
+    private const int Renewers = 4;
+    private const int Revoked = 12;
 
     [Fact]
     public async Task Under_load_an_outage_is_503_with_Retry_After_and_afterwards_every_certificate_received_is_committed()
@@ -41,10 +43,24 @@ public sealed class DatabaseOutageTests(DatabaseOutageTests.Fixture server) : IC
         using var admin = await OperatorClient.IssueAsync(server, "outage-admin", OperatorRole.Admin);
         using var api = OperatorClient.Create(server, admin);
         using var connected = await DeviceIdentity.EnrollAsync(server, "outage-mqtt");
+        var renewers = new List<DeviceIdentity>();
+        for (var i = 0; i < Renewers; i++)
+        {
+            renewers.Add(await DeviceIdentity.EnrollAsync(server, $"outage-renew-{i}"));
+        }
+        var toRevoke = new ConcurrentQueue<string>();
+        for (var i = 0; i < Revoked; i++)
+        {
+            using var victim = await DeviceIdentity.EnrollAsync(server, $"outage-revoke-{i:D2}");
+            toRevoke.Enqueue(victim.Id);
+        }
+        var renewed = new ConcurrentDictionary<string, string>();  // serial → device, of every renewal answered
+        var revokedOk = new ConcurrentBag<string>();
         var received = new ConcurrentDictionary<string, string>();  // device → serial it was given
         var statuses = new ConcurrentBag<(int Status, bool RetryAfter, string Where)>();
         var pending = new ConcurrentQueue<string>(ids);
         var databaseDown = false;
+        var outageStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var connectsWhileDown = 0;
         using var stop = new CancellationTokenSource();
 
@@ -80,6 +96,48 @@ public sealed class DatabaseOutageTests(DatabaseOutageTests.Fixture server) : IC
             }
         }
 
+        // A device renews again and again, each time with the certificate it got last, as an agent would.
+        async Task RenewLoopAsync(DeviceIdentity device)
+        {
+            var current = device.Certificate;
+            while (!stop.IsCancellationRequested)
+            {
+                using (var est = EstClient.Create(server, current))
+                {
+                    var (key, csr) = TestPki.Csr(device.Id);
+                    using var response = await EstClient.PostCsrAsync(est, "simplereenroll", csr);
+                    statuses.Add(((int)response.StatusCode, response.Headers.RetryAfter is not null, $"renew {device.Id}"));
+                    if (response.StatusCode == HttpStatusCode.OK)
+                    {
+                        using var issued = await EstClient.ReadCertificateAsync(response);
+                        renewed[CertificateIdentifiers.Serial(issued)] = device.Id;
+                        current = issued.CopyWithPrivateKey(key);
+                    }
+                }
+                await Task.Delay(100);
+            }
+        }
+
+        // Operators revoke devices; a 503 is retried, as the admin CLI's user would.
+        async Task RevokeLoopAsync()
+        {
+            await outageStarted.Task;
+            while (!stop.IsCancellationRequested && toRevoke.TryDequeue(out var id))
+            {
+                using var response = await OperatorClient.PostJsonAsync(api, $"/api/v1/devices/{id}/revoke", new { reason = "keyCompromise" });
+                statuses.Add(((int)response.StatusCode, response.Headers.RetryAfter is not null, $"revoke {id}"));
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    revokedOk.Add(id);
+                }
+                else
+                {
+                    toRevoke.Enqueue(id);
+                }
+                await Task.Delay(250);
+            }
+        }
+
         async Task MqttLoopAsync()
         {
             while (!stop.IsCancellationRequested)
@@ -101,11 +159,13 @@ public sealed class DatabaseOutageTests(DatabaseOutageTests.Fixture server) : IC
             }
         }
 
-        var load = new List<Task> { ApiLoopAsync(), MqttLoopAsync() };
+        var load = new List<Task> { ApiLoopAsync(), MqttLoopAsync(), RevokeLoopAsync() };
+        load.AddRange(renewers.Select(RenewLoopAsync));
         load.AddRange(Enumerable.Range(0, 4).Select(_ => EnrollLoopAsync()));
         await WaitUntilAsync(() => received.Count >= 10);
         await server.Cluster.StopImmediatelyAsync();
         Volatile.Write(ref databaseDown, true);
+        outageStarted.SetResult();
         var enrolledBeforeOutage = received.Count;
         // A refusal at the broker while PostgreSQL is down still gets its audit row once it is back.
         using var stranger = SelfSigned($"outage-stranger-{Guid.NewGuid():N}");
@@ -117,13 +177,15 @@ public sealed class DatabaseOutageTests(DatabaseOutageTests.Fixture server) : IC
         var outageStatuses = statuses.ToList();
         Volatile.Write(ref databaseDown, false);
         await server.Cluster.StartAgainAsync();
-        await WaitUntilAsync(() => received.Count == Devices, TimeSpan.FromSeconds(120));
+        await WaitUntilAsync(() => received.Count == Devices && revokedOk.Count == Revoked, TimeSpan.FromSeconds(120));
         stop.Cancel();
         await Task.WhenAll(load);
 
         var errors = statuses.Where(s => s.Status >= 500 && !(s.Status == 503 && s.RetryAfter)).ToList();
         Assert.True(errors.Count == 0, string.Join("; ", errors.Take(10)));
-        Assert.Contains(outageStatuses, s => s.Status == 503 && s.RetryAfter);
+        Assert.Contains(outageStatuses, s => s.Status == 503 && s.RetryAfter && s.Where.StartsWith("enroll"));
+        Assert.Contains(outageStatuses, s => s.Status == 503 && s.RetryAfter && s.Where.StartsWith("renew"));
+        Assert.Contains(outageStatuses, s => s.Status == 503 && s.RetryAfter && s.Where.StartsWith("revoke"));
         Assert.True(enrolledBeforeOutage < Devices, "the outage hit the load");
         Assert.True(connectsWhileDown > 0, "the broker let a valid device connect while the database was down");
         Assert.Equal(Devices, received.Count);
@@ -132,6 +194,17 @@ public sealed class DatabaseOutageTests(DatabaseOutageTests.Fixture server) : IC
             Assert.Equal(1L, await server.Database.ScalarAsync<long>(
                 "SELECT count(*) FROM certificates WHERE \"Serial\" = $1 AND \"DeviceId\" = $2", serial, id));
         }
+        Assert.True(renewed.Count > Renewers, "renewals went on around the outage");
+        foreach (var (serial, id) in renewed)
+        {
+            Assert.Equal(1L, await server.Database.ScalarAsync<long>(
+                "SELECT count(*) FROM certificates WHERE \"Serial\" = $1 AND \"DeviceId\" = $2", serial, id));
+        }
+        Assert.Equal((long)Revoked, await server.Database.ScalarAsync<long>("""
+            SELECT count(*) FROM devices d WHERE d."Id" LIKE 'outage-revoke-%' AND d."State" = 'revoked'
+              AND NOT EXISTS (SELECT 1 FROM certificates c WHERE c."DeviceId" = d."Id" AND c."Status" <> 'revoked')
+              AND (SELECT count(*) FROM audit_events a WHERE a."DeviceId" = d."Id" AND a."Action" = 'device.revoked') = 1
+            """));
         Assert.Equal(0L, await server.Database.ScalarAsync<long>("""
             SELECT count(*) FROM certificates c WHERE c."Kind" = 'operational'
               AND NOT EXISTS (SELECT 1 FROM enrollment_attempts a WHERE a."IssuedSerial" = c."Serial" AND a."Outcome" = 'issued')
