@@ -47,11 +47,14 @@ public sealed partial class InstanceHeartbeat(IServiceScopeFactory scopes, Clust
     }
 
     /// <summary>Marks offline the devices the instance held and forgets it.</summary>
+    /// <summary>The instance's devices offline and its row gone, in one commit: nobody sees one without the other.</summary>
     private static async Task<int> BuryAsync(IotPkiDbContext db, Guid id, DateTimeOffset now, CancellationToken ct)
     {
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
         var offline = await db.Devices.Where(d => d.InstanceId == id)
             .ExecuteUpdateAsync(s => s.SetProperty(d => d.Online, false).SetProperty(d => d.InstanceId, (Guid?)null), ct);
         await db.Instances.Where(i => i.Id == id).ExecuteDeleteAsync(ct);
+        await tx.CommitAsync(ct);
         return offline;
     }
 
