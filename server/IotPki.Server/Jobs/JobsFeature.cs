@@ -2,9 +2,7 @@ using Hangfire;
 using Hangfire.Dashboard;
 using Hangfire.PostgreSql;
 using IotPki.Server.Data;
-using IotPki.Server.Http;
 using IotPki.Server.Operators;
-using Microsoft.AspNetCore.Authentication;
 
 namespace IotPki.Server.Jobs;
 
@@ -49,18 +47,8 @@ public static class JobsFeature
     {
         app.UseWhen(http => http.Request.Path.StartsWithSegments(DashboardPath), branch => branch.Use(async (http, next) =>
         {
-            if (await OperatorPortGate.RefusedOffOperatorListenerAsync(http))
+            if (await OperatorReaderGate.RefusedAsync(http))
             {
-                return;
-            }
-            if (http.User.Identity?.IsAuthenticated != true)
-            {
-                await http.ChallengeAsync(OperatorAuthenticationHandler.SchemeName);
-                return;
-            }
-            if (!http.User.IsInRole(OperatorRole.Admin) && !http.User.IsInRole(OperatorRole.Viewer))
-            {
-                await http.ForbidAsync(OperatorAuthenticationHandler.SchemeName);
                 return;
             }
             await next(http);

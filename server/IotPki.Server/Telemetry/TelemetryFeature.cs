@@ -1,6 +1,5 @@
 using IotPki.Server.Http;
 using IotPki.Server.Operators;
-using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -71,18 +70,8 @@ public static class TelemetryFeature
                     http.Response.StatusCode = StatusCodes.Status404NotFound;
                     return;
                 }
-                if (await OperatorPortGate.RefusedOffOperatorListenerAsync(http))
+                if (await OperatorReaderGate.RefusedAsync(http))
                 {
-                    return;
-                }
-                if (http.User.Identity?.IsAuthenticated != true)
-                {
-                    await http.ChallengeAsync(OperatorAuthenticationHandler.SchemeName);
-                    return;
-                }
-                if (!http.User.IsInRole(OperatorRole.Admin) && !http.User.IsInRole(OperatorRole.Viewer))
-                {
-                    await http.ForbidAsync(OperatorAuthenticationHandler.SchemeName);
                     return;
                 }
                 await next(http);
