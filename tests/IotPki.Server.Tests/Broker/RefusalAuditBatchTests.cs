@@ -13,7 +13,7 @@ public sealed class RefusalAuditBatchTests(ServerFixture server) : IClassFixture
     [Fact]
     public async Task Refusals_written_alongside_NUL_subjects_all_get_their_row()
     {
-        var certificates = Enumerable.Range(0, 48).Select(i => SelfSigned(i % 6 == 0 ? $"nul\0{i}" : $"stranger-{i}")).ToList();
+        var certificates = Enumerable.Range(0, 48).Select(i => TestPki.SelfSigned(i % 6 == 0 ? $"nul\0{i}" : $"stranger-{i}")).ToList();
 
         await Task.WhenAll(certificates.Select(async certificate =>
         {
@@ -34,14 +34,5 @@ public sealed class RefusalAuditBatchTests(ServerFixture server) : IClassFixture
         {
             certificate.Dispose();
         }
-    }
-
-    private static X509Certificate2 SelfSigned(string commonName)
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var name = new X500DistinguishedNameBuilder();
-        name.AddCommonName(commonName);
-        return new CertificateRequest(name.Build(), key, HashAlgorithmName.SHA256)
-            .CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddHours(1));
     }
 }

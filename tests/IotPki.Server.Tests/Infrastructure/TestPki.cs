@@ -44,6 +44,17 @@ public sealed class TestPki
         return (key, Convert.ToBase64String(request.CreateSigningRequest()));
     }
 
+    /// <summary>A self-signed certificate (with key) for CN=<paramref name="commonName"/>, trusted by nobody: the
+    /// client certificate of a stranger. The name is built without parsing, so it may hold any character (NUL included).</summary>
+    public static X509Certificate2 SelfSigned(string commonName)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var name = new X500DistinguishedNameBuilder();
+        name.AddCommonName(commonName);
+        return new CertificateRequest(name.Build(), key, HashAlgorithmName.SHA256)
+            .CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddHours(1));
+    }
+
     public static void WritePem(X509Certificate2 certificate, string certPath, string keyPath)
     {
         File.WriteAllText(certPath, certificate.ExportCertificatePem() + "\n");

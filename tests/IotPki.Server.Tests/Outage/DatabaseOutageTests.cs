@@ -168,7 +168,7 @@ public sealed class DatabaseOutageTests(DatabaseOutageTests.Fixture server) : IC
         outageStarted.SetResult();
         var enrolledBeforeOutage = received.Count;
         // A refusal at the broker while PostgreSQL is down still gets its audit row once it is back.
-        using var stranger = SelfSigned($"outage-stranger-{Guid.NewGuid():N}");
+        using var stranger = TestPki.SelfSigned($"outage-stranger-{Guid.NewGuid():N}");
         using (var refused = new MqttClientFactory().CreateMqttClient())
         {
             await Assert.ThrowsAnyAsync<Exception>(() => refused.ConnectAsync(MqttTestClient.Options(server, stranger, null)));
@@ -222,15 +222,6 @@ public sealed class DatabaseOutageTests(DatabaseOutageTests.Fixture server) : IC
         using var after = await DeviceIdentity.EnrollAsync(server, "outage-after");
         using var mqtt = await MqttTestClient.ConnectAsync(server, after.Certificate, after.Id);
         Assert.True(mqtt.IsConnected);
-    }
-
-    private static X509Certificate2 SelfSigned(string commonName)
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var name = new X500DistinguishedNameBuilder();
-        name.AddCommonName(commonName);
-        return new CertificateRequest(name.Build(), key, HashAlgorithmName.SHA256)
-            .CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddHours(1));
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan? timeout = null)
