@@ -23,11 +23,11 @@ public sealed class FleetEvents
     public ConcurrentBag<double> RotationMs { get; } = [];
 
     /// <summary>The logger of one simulated device: it times that device's steps.</summary>
-    /// <param name="observe">Also sees each of the device's log entries, as template and message (the fault injector
-    /// watches a device this way).</param>
-    public ILogger ForDevice(Action<string, string>? observe = null) => new DeviceLog(this, observe);
+    /// <param name="observe">Also sees each of the device's log entries, as template and named values, unformatted
+    /// (the fault injector watches a device this way).</param>
+    public ILogger ForDevice(Action<string, IReadOnlyList<KeyValuePair<string, object?>>>? observe = null) => new DeviceLog(this, observe);
 
-    private sealed class DeviceLog(FleetEvents events, Action<string, string>? observe) : ILogger
+    private sealed class DeviceLog(FleetEvents events, Action<string, IReadOnlyList<KeyValuePair<string, object?>>>? observe) : ILogger
     {
         private long _started = System.Diagnostics.Stopwatch.GetTimestamp();
         private long _enrolled;
@@ -38,11 +38,10 @@ public sealed class FleetEvents
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            var template = state is IReadOnlyList<KeyValuePair<string, object?>> values
-                ? values.FirstOrDefault(v => v.Key == "{OriginalFormat}").Value as string ?? ""
-                : "";
+            var values = state as IReadOnlyList<KeyValuePair<string, object?>> ?? [];
+            var template = values.FirstOrDefault(v => v.Key == "{OriginalFormat}").Value as string ?? "";
             var now = System.Diagnostics.Stopwatch.GetTimestamp();
-            observe?.Invoke(template, formatter(state, exception));
+            observe?.Invoke(template, values);
             switch (template)
             {
                 case var t when t.StartsWith("Enrolling device", StringComparison.Ordinal):

@@ -5,7 +5,7 @@ namespace IotPki.FirmwareSim;
 
 /// <summary>The faults a fleet run injects, each with a rate, and where the operator API is (a stolen device is
 /// revoked through it; a clone's refusal is looked up in its audit log).</summary>
-public sealed class FleetFaults
+public sealed record FleetFaults
 {
     /// <summary>Fraction of rotations during which the device loses power at a random step, then reboots.</summary>
     public double PowerLoss { get; init; }

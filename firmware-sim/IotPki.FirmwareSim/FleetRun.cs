@@ -109,7 +109,7 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
         await stop.CancelAsync();
     }
 
-    private AgentOptions Options(string id, string stateDirectory, int server, string bootstrapDirectory) => new()
+    private AgentOptions Options(string stateDirectory, int server, string bootstrapDirectory) => new()
     {
         EstUrl = servers[server].Est,
         BrokerUrl = _proxies.Count > 0 ? _proxies[server].Address : servers[server].Broker,
@@ -125,7 +125,7 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
 
     private async Task RunDeviceAsync(SimulatedDevice device, int server, CancellationToken ct)
     {
-        var options = Options(device.Id, StateDirectory(device.Id, "state"), server, Path.Combine(factory.DevicesDirectory, device.Id));
+        var options = Options(StateDirectory(device.Id, "state"), server, Path.Combine(factory.DevicesDirectory, device.Id));
         var clock = device.Clock();
         if (device.Skewed)
         {
@@ -178,15 +178,15 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
             return;  // the run ended before the original enrolled
         }
         Faults.Count("clone.injected");
-        var options = Options(original.Id, StateDirectory(original.Id, "clone-state"), (server + 1) % servers.Count,
+        var options = Options(StateDirectory(original.Id, "clone-state"), (server + 1) % servers.Count,
             Path.Combine(factory.DevicesDirectory, original.Id));
         // The clone keeps asking, as a real one would (an operator may allow a wiped device to re-provision); its
         // refusals are its own, not the fleet's errors. Once refused, it is switched off.
         using var switchOff = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var refused = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var agent = new DeviceAgent(options, new FleetEvents().ForDevice((_, message) =>
+        var agent = new DeviceAgent(options, new FleetEvents().ForDevice((_, values) =>
         {
-            if (message.Contains("already_enrolled", StringComparison.Ordinal))
+            if (values.Any(v => v.Key == "Reason" && v.Value is "already_enrolled"))
             {
                 refused.TrySetResult();
             }

@@ -17,9 +17,10 @@ public sealed class SimulatedDevice(string id, FleetFaults faults, FaultLedger l
     private TaskCompletionSource<long> _sessionClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public string Id => id;
-    public bool Skewed => faults.Hits(id, "skew", faults.ClockSkew);
-    public bool Cloned => faults.Hits(id, "clone", faults.Clones);
-    public bool Stolen => faults.Hits(id, "stolen", faults.Stolen) && faults.Api is not null;
+    // Which faults hit the device is fixed by the seed: decided once, not on every log entry that asks.
+    public bool Skewed { get; } = faults.Hits(id, "skew", faults.ClockSkew);
+    public bool Cloned { get; } = faults.Hits(id, "clone", faults.Clones);
+    public bool Stolen { get; } = faults.Hits(id, "stolen", faults.Stolen) && faults.Api is not null;
     public volatile bool Online;
     public volatile bool Stopped;
 
@@ -37,7 +38,7 @@ public sealed class SimulatedDevice(string id, FleetFaults faults, FaultLedger l
     public TimeProvider Clock() => Skewed ? new SkewedClock(faults.SkewOf(id)) : TimeProvider.System;
 
     /// <summary>Sees each of the agent's log templates.</summary>
-    public void Observe(string template, string message)
+    public void Observe(string template, IReadOnlyList<KeyValuePair<string, object?>> values)
     {
         if (template.StartsWith("Rotating certificate", StringComparison.Ordinal)
             && faults.PowerLoss > 0 && injecting() && Random.Shared.NextDouble() < faults.PowerLoss)

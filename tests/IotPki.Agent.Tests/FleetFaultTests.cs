@@ -95,11 +95,7 @@ public sealed class FleetFaultTests(FleetFaultTests.Fixture server) : IClassFixt
     {
         for (var seed = 1; seed < 1000; seed++)
         {
-            var f = new FleetFaults
-            {
-                PowerLoss = faults.PowerLoss, NetworkDrop = faults.NetworkDrop, StormInterval = faults.StormInterval, ClockSkew = faults.ClockSkew,
-                Clones = faults.Clones, Stolen = faults.Stolen, Api = faults.Api, Seed = seed,
-            };
+            var f = faults with { Seed = seed };
             var devices = ids.Select(id => (Skewed: f.Hits(id, "skew", f.ClockSkew), Cloned: f.Hits(id, "clone", f.Clones), Stolen: f.Hits(id, "stolen", f.Stolen))).ToList();
             if (devices.Any(d => d.Skewed) && devices.Any(d => d.Cloned) && devices.Any(d => d.Stolen) && !devices.Any(d => d.Cloned && d.Stolen))
             {
