@@ -30,9 +30,10 @@ public sealed class DeviceAgent
     {
         _options = options;
         _logger = logger;
-        _clock = clock ?? TimeProvider.System;
+        var serverClock = new ServerClock(clock ?? TimeProvider.System, options.StateDirectory);
+        _clock = serverClock;
         _trust = TrustBundle.Load(options.TrustBundlePath);
-        _requests = new CertificateRequests(options, new EstClient(options.EstUrl!, _trust), logger, _clock, checkpoint);
+        _requests = new CertificateRequests(options, new EstClient(options.EstUrl!, _trust, serverClock.Observe), logger, _clock, checkpoint);
         _broker = broker ?? (options.BrokerUrl is { } url
             ? new MqttBrokerConnector(url, _trust, logger)
             : new LocalVerificationConnector(_trust, _clock));

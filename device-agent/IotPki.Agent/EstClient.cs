@@ -10,8 +10,9 @@ using IotPki.Identity;
 namespace IotPki.Agent;
 
 /// <summary>RFC 7030 client: <c>cacerts</c>, <c>simpleenroll</c> with the bootstrap certificate, <c>simplereenroll</c>
-/// with the current operational certificate, and <c>serverkeygen</c> with either. Trusts only the configured bundle.</summary>
-public sealed class EstClient(Uri estBase, TrustBundle trust)
+/// with the current operational certificate, and <c>serverkeygen</c> with either. Trusts only the configured bundle.
+/// <paramref name="serverDate"/> hears the <c>Date</c> of every answer: the server's clock, for <see cref="ServerClock"/>.</summary>
+public sealed class EstClient(Uri estBase, TrustBundle trust, Action<DateTimeOffset>? serverDate = null)
 {
     public const string SimpleEnroll = "simpleenroll";
     public const string SimpleReenroll = "simplereenroll";
@@ -25,7 +26,7 @@ public sealed class EstClient(Uri estBase, TrustBundle trust)
     public async Task<List<X509Certificate2>> GetCaCertsAsync(CancellationToken ct)
     {
         using var http = CreateHttp(null);
-        using var response = await http.GetAsync(new Uri(_base, "cacerts"), ct).ConfigureAwait(false);
+        using var response = Heard(await http.GetAsync(new Uri(_base, "cacerts"), ct).ConfigureAwait(false));
         return await ReadCertificatesAsync(response, ct).ConfigureAwait(false);
     }
 
@@ -41,7 +42,7 @@ public sealed class EstClient(Uri estBase, TrustBundle trust)
         CancellationToken ct)
     {
         using var http = CreateHttp(clientCertificate);
-        using var response = await PostAsync(http, ServerKeyGen, placeholderCsrDer, ct).ConfigureAwait(false);
+        using var response = Heard(await PostAsync(http, ServerKeyGen, placeholderCsrDer, ct).ConfigureAwait(false));
         if (response.StatusCode != HttpStatusCode.OK)
         {
             throw Refusal(response, await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false));
@@ -60,7 +61,7 @@ public sealed class EstClient(Uri estBase, TrustBundle trust)
     private async Task<X509Certificate2> PostCsrAsync(string operation, X509Certificate2 clientCertificate, byte[] csrDer, CancellationToken ct)
     {
         using var http = CreateHttp(clientCertificate);
-        using var response = await PostAsync(http, operation, csrDer, ct).ConfigureAwait(false);
+        using var response = Heard(await PostAsync(http, operation, csrDer, ct).ConfigureAwait(false));
         var certificates = await ReadCertificatesAsync(response, ct).ConfigureAwait(false);
         if (certificates.Count != 1)
         {
@@ -75,6 +76,15 @@ public sealed class EstClient(Uri estBase, TrustBundle trust)
         content.Headers.ContentType = new MediaTypeHeaderValue("application/pkcs10");
         content.Headers.TryAddWithoutValidation("Content-Transfer-Encoding", "base64");
         return await http.PostAsync(new Uri(_base, operation), content, ct).ConfigureAwait(false);
+    }
+
+    private HttpResponseMessage Heard(HttpResponseMessage response)
+    {
+        if (response.Headers.Date is { } date)
+        {
+            serverDate?.Invoke(date);
+        }
+        return response;
     }
 
     private static async Task<List<X509Certificate2>> ReadCertificatesAsync(HttpResponseMessage response, CancellationToken ct)

@@ -155,9 +155,3 @@ public sealed class ShortLivedServerFixture : ServerFixture
         ["Pki:OperationalLifetime"] = "00:03:00",
     };
 }
-
-/// <summary>The device's clock, off by a fixed amount (only the agent's; the server keeps the real time).</summary>
-public sealed class SkewedClock(TimeSpan offset) : TimeProvider
-{
-    public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + offset;
-}
