@@ -14,6 +14,10 @@ public sealed class AgentOptions
     public Uri? EstUrl { get; set; }
     /// <summary><c>mqtts://host:8883</c>; without it the agent proves a new identity by verifying it locally.</summary>
     public Uri? BrokerUrl { get; set; }
+    /// <summary>Other server instances, tried in turn when the one in use cannot be reached: a comma-separated list
+    /// or a JSON array.</summary>
+    public IReadOnlyList<Uri> EstFallbackUrls { get; set; } = [];
+    public IReadOnlyList<Uri> BrokerFallbackUrls { get; set; } = [];
     public string TrustBundlePath { get; set; } = "";
     public string BootstrapCertificatePath { get; set; } = "";
     public string BootstrapKeyPath { get; set; } = "";
@@ -69,6 +73,8 @@ public sealed class AgentOptions
         {
             case "esturl": EstUrl = new Uri(value); break;
             case "brokerurl": BrokerUrl = value.Length == 0 ? null : new Uri(value); break;
+            case "estfallbackurls": EstFallbackUrls = ParseUrls(value); break;
+            case "brokerfallbackurls": BrokerFallbackUrls = ParseUrls(value); break;
             case "trustbundlepath" or "trustbundle": TrustBundlePath = value; break;
             case "bootstrapcertificatepath" or "bootstrapcertpath" or "bootstrapcert": BootstrapCertificatePath = value; break;
             case "bootstrapkeypath" or "bootstrapkey": BootstrapKeyPath = value; break;
@@ -86,6 +92,29 @@ public sealed class AgentOptions
         }
     }
 
+    private static Uri[] ParseUrls(string value)
+    {
+        string[] items;
+        if (value.TrimStart().StartsWith('['))
+        {
+            try
+            {
+                using var json = JsonDocument.Parse(value);
+                items = [.. json.RootElement.EnumerateArray().Select(e => e.GetString() ?? "")];
+            }
+            catch (Exception e) when (e is JsonException or InvalidOperationException)
+            {
+                throw new AgentConfigurationException($"A list of URLs must be a JSON array of strings or comma-separated, not '{value}'.");
+            }
+        }
+        else
+        {
+            items = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        }
+        return [.. items.Select(u => Uri.TryCreate(u, UriKind.Absolute, out var uri) ? uri
+            : throw new AgentConfigurationException($"'{u}' is not an absolute URL."))];
+    }
+
     private static bool ParseBool(string name, string value) => value.Trim().ToLowerInvariant() switch
     {
         "true" or "1" or "yes" => true,
@@ -99,9 +128,17 @@ public sealed class AgentOptions
         {
             throw new AgentConfigurationException("EstUrl must be an https URL.");
         }
+        if (EstFallbackUrls.Any(u => u.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new AgentConfigurationException("EstFallbackUrls must be https URLs.");
+        }
         if (BrokerUrl is not null && BrokerUrl.Scheme is not ("mqtts" or "ssl" or "tls"))
         {
             throw new AgentConfigurationException("BrokerUrl must be an mqtts:// URL.");
+        }
+        if (BrokerFallbackUrls.Any(u => u.Scheme is not ("mqtts" or "ssl" or "tls")) || (BrokerUrl is null && BrokerFallbackUrls.Count > 0))
+        {
+            throw new AgentConfigurationException("BrokerFallbackUrls must be mqtts:// URLs, beside a BrokerUrl.");
         }
         if (TelemetryInterval is { } every && every < TimeSpan.FromSeconds(1))
         {

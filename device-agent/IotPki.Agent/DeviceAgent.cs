@@ -33,9 +33,9 @@ public sealed class DeviceAgent
         var serverClock = new ServerClock(clock ?? TimeProvider.System, options.StateDirectory);
         _clock = serverClock;
         _trust = TrustBundle.Load(options.TrustBundlePath);
-        _requests = new CertificateRequests(options, new EstClient(options.EstUrl!, _trust, serverClock.Observe), logger, _clock, checkpoint);
+        _requests = new CertificateRequests(options, new EstClient(new Endpoints(options.EstUrl!, options.EstFallbackUrls), _trust, serverClock.Observe), logger, _clock, checkpoint);
         _broker = broker ?? (options.BrokerUrl is { } url
-            ? new MqttBrokerConnector(url, _trust, logger)
+            ? new MqttBrokerConnector(new Endpoints(url, options.BrokerFallbackUrls), _trust, logger)
             : new LocalVerificationConnector(_trust, _clock));
         _policy = new RotationPolicy(options.RenewalFraction, options.RenewalJitter, options.ClockSkew);
         _checkpoint = checkpoint;

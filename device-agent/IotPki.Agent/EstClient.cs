@@ -11,8 +11,9 @@ namespace IotPki.Agent;
 
 /// <summary>RFC 7030 client: <c>cacerts</c>, <c>simpleenroll</c> with the bootstrap certificate, <c>simplereenroll</c>
 /// with the current operational certificate, and <c>serverkeygen</c> with either. Trusts only the configured bundle.
+/// A server that cannot be reached sends the next request to the next of <paramref name="servers"/>;
 /// <paramref name="serverDate"/> hears the <c>Date</c> of every answer: the server's clock, for <see cref="ServerClock"/>.</summary>
-public sealed class EstClient(Uri estBase, TrustBundle trust, Action<DateTimeOffset>? serverDate = null)
+public sealed class EstClient(Endpoints servers, TrustBundle trust, Action<DateTimeOffset>? serverDate = null)
 {
     public const string SimpleEnroll = "simpleenroll";
     public const string SimpleReenroll = "simplereenroll";
@@ -21,12 +22,10 @@ public sealed class EstClient(Uri estBase, TrustBundle trust, Action<DateTimeOff
     /// <summary>No EST answer of ours comes near this; a larger one is refused rather than buffered.</summary>
     private const int MaxAnswerBytes = 1024 * 1024;
 
-    private readonly Uri _base = NormalizeBase(estBase);
-
     public async Task<List<X509Certificate2>> GetCaCertsAsync(CancellationToken ct)
     {
         using var http = CreateHttp(null);
-        using var response = Heard(await http.GetAsync(new Uri(_base, "cacerts"), ct).ConfigureAwait(false));
+        using var response = await SendAsync(http, "cacerts", null, ct).ConfigureAwait(false);
         return await ReadCertificatesAsync(response, ct).ConfigureAwait(false);
     }
 
@@ -42,7 +41,7 @@ public sealed class EstClient(Uri estBase, TrustBundle trust, Action<DateTimeOff
         CancellationToken ct)
     {
         using var http = CreateHttp(clientCertificate);
-        using var response = Heard(await PostAsync(http, ServerKeyGen, placeholderCsrDer, ct).ConfigureAwait(false));
+        using var response = await SendAsync(http, ServerKeyGen, placeholderCsrDer, ct).ConfigureAwait(false);
         if (response.StatusCode != HttpStatusCode.OK)
         {
             throw Refusal(response, await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false));
@@ -61,7 +60,7 @@ public sealed class EstClient(Uri estBase, TrustBundle trust, Action<DateTimeOff
     private async Task<X509Certificate2> PostCsrAsync(string operation, X509Certificate2 clientCertificate, byte[] csrDer, CancellationToken ct)
     {
         using var http = CreateHttp(clientCertificate);
-        using var response = Heard(await PostAsync(http, operation, csrDer, ct).ConfigureAwait(false));
+        using var response = await SendAsync(http, operation, csrDer, ct).ConfigureAwait(false);
         var certificates = await ReadCertificatesAsync(response, ct).ConfigureAwait(false);
         if (certificates.Count != 1)
         {
@@ -70,16 +69,31 @@ public sealed class EstClient(Uri estBase, TrustBundle trust, Action<DateTimeOff
         return certificates[0];
     }
 
-    private async Task<HttpResponseMessage> PostAsync(HttpClient http, string operation, byte[] csrDer, CancellationToken ct)
+    /// <summary>GET <paramref name="operation"/>, or POST the CSR to it; the server's clock is read from the answer.</summary>
+    private async Task<HttpResponseMessage> SendAsync(HttpClient http, string operation, byte[]? csrDer, CancellationToken ct)
     {
-        using var content = new StringContent(Convert.ToBase64String(csrDer, Base64FormattingOptions.InsertLineBreaks), Encoding.ASCII);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/pkcs10");
-        content.Headers.TryAddWithoutValidation("Content-Transfer-Encoding", "base64");
-        return await http.PostAsync(new Uri(_base, operation), content, ct).ConfigureAwait(false);
-    }
-
-    private HttpResponseMessage Heard(HttpResponseMessage response)
-    {
+        var server = servers.Current;
+        var uri = new Uri(NormalizeBase(server), operation);
+        HttpResponseMessage response;
+        try
+        {
+            if (csrDer is null)
+            {
+                response = await http.GetAsync(uri, ct).ConfigureAwait(false);
+            }
+            else
+            {
+                using var content = new StringContent(Convert.ToBase64String(csrDer, Base64FormattingOptions.InsertLineBreaks), Encoding.ASCII);
+                content.Headers.ContentType = new MediaTypeHeaderValue("application/pkcs10");
+                content.Headers.TryAddWithoutValidation("Content-Transfer-Encoding", "base64");
+                response = await http.PostAsync(uri, content, ct).ConfigureAwait(false);
+            }
+        }
+        catch (HttpRequestException) when (servers.Count > 1)
+        {
+            servers.Next(server);
+            throw;
+        }
         if (response.Headers.Date is { } date)
         {
             serverDate?.Invoke(date);

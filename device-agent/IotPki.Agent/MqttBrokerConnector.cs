@@ -7,10 +7,25 @@ using MQTTnet.Protocol;
 
 namespace IotPki.Agent;
 
-/// <summary>MQTTnet 5 client over TLS with the device certificate; client id = device id; subscribes to its renew command.</summary>
-public sealed class MqttBrokerConnector(Uri brokerUrl, TrustBundle trust, ILogger logger) : IBrokerConnector
+/// <summary>MQTTnet 5 client over TLS with the device certificate; client id = device id; subscribes to its renew command.
+/// A broker that cannot be reached sends the next attempt to the next of <paramref name="brokers"/>.</summary>
+public sealed class MqttBrokerConnector(Endpoints brokers, TrustBundle trust, ILogger logger) : IBrokerConnector
 {
     public async Task<IBrokerSession> ConnectAsync(DeviceIdentity identity, CancellationToken ct)
+    {
+        var brokerUrl = brokers.Current;
+        try
+        {
+            return await ConnectAsync(brokerUrl, identity, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (brokers.Count > 1 && e is not BrokerRefusedException && !ct.IsCancellationRequested)
+        {
+            logger.LogWarning("Broker {Broker} unreachable; the next attempt goes to {Next}", brokerUrl, brokers.Next(brokerUrl));
+            throw;
+        }
+    }
+
+    private async Task<IBrokerSession> ConnectAsync(Uri brokerUrl, DeviceIdentity identity, CancellationToken ct)
     {
         var client = new MqttClientFactory().CreateMqttClient();
         var certificate = identity.ToTlsCertificate();

@@ -24,11 +24,14 @@ public sealed record FleetFaults
     /// <summary>Fraction of devices stolen: an operator revokes each once it is connected.</summary>
     public double Stolen { get; init; }
 
+    /// <summary>A server instance killed once, a third into the run, and restarted once its devices are elsewhere.</summary>
+    public ServerKill? Kill { get; init; }
+
     public OperatorApi? Api { get; init; }
 
     public int Seed { get; init; } = 1;
 
-    public bool Any => PowerLoss > 0 || NetworkDrop > 0 || ClockSkew > 0 || Clones > 0 || Stolen > 0;
+    public bool Any => PowerLoss > 0 || NetworkDrop > 0 || ClockSkew > 0 || Clones > 0 || Stolen > 0 || Kill is not null;
 
     public static readonly TimeSpan MaxSkew = TimeSpan.FromMinutes(10);
 
@@ -45,6 +48,10 @@ public sealed record FleetFaults
     public TimeSpan SkewOf(string deviceId) =>
         TimeSpan.FromSeconds((Unit(deviceId, "skew-amount") * 2 - 1) * MaxSkew.TotalSeconds);
 }
+
+/// <summary>How to kill server instance <paramref name="Server"/> (an index into the run's servers) and start it again
+/// on the same addresses: a process killed with SIGKILL by the command line, an app stopped in a test.</summary>
+public sealed record ServerKill(int Server, Func<CancellationToken, Task> KillAsync, Func<CancellationToken, Task> RestartAsync);
 
 /// <summary>The operator API the fault injector acts through, with an admin certificate.</summary>
 public sealed record OperatorApi(Uri BaseAddress, System.Security.Cryptography.X509Certificates.X509Certificate2 Certificate);

@@ -52,6 +52,10 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
         {
             _sideTasks.Add(StormsAsync(stop.Token));
         }
+        if (_faults.Kill is { } kill)
+        {
+            _sideTasks.Add(KillServerAsync(kill, started + duration * 0.35, stop.Token));
+        }
         // At the end, who is online is counted before the agents are stopped (stopping closes their sessions).
         var end = EndAsync(duration, stop, ct);
         using var operatorApi = _faults.Api is { } api ? OperatorHttp(api) : null;
@@ -60,6 +64,7 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
             var device = new SimulatedDevice(deviceIds[i], _faults, Faults, Injecting);
             _devices.Add(device);
             var server = i % servers.Count;
+            device.Broker = BrokerAddress(server).ToString();
             agents.Add(RunDeviceAsync(device, server, stop.Token));
             if (device.Cloned)
             {
@@ -109,10 +114,17 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
         await stop.CancelAsync();
     }
 
+    private Uri BrokerAddress(int server) => _proxies.Count > 0 ? _proxies[server].Address : servers[server].Broker;
+
+    /// <summary>Server <paramref name="server"/> first, the others after it in turn.</summary>
+    private IEnumerable<int> Others(int server) => Enumerable.Range(1, servers.Count - 1).Select(k => (server + k) % servers.Count);
+
     private AgentOptions Options(string stateDirectory, int server, string bootstrapDirectory) => new()
     {
         EstUrl = servers[server].Est,
-        BrokerUrl = _proxies.Count > 0 ? _proxies[server].Address : servers[server].Broker,
+        EstFallbackUrls = [.. Others(server).Select(k => servers[k].Est)],
+        BrokerUrl = BrokerAddress(server),
+        BrokerFallbackUrls = [.. Others(server).Select(BrokerAddress)],
         TrustBundlePath = caBundlePath,
         BootstrapCertificatePath = Path.Combine(bootstrapDirectory, "boot.pem"),
         BootstrapKeyPath = Path.Combine(bootstrapDirectory, "boot.key"),
@@ -270,6 +282,57 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
         {
             // The run ended before the theft.
         }
+    }
+
+    /// <summary>Kills a server instance at <paramref name="at"/>: each device it held must be back online on another
+    /// instance within a minute, and an operator's renew ask (through the API, which the killed instance does not
+    /// serve) must still reach it there. The instance is then restarted.</summary>
+    private async Task KillServerAsync(ServerKill kill, DateTime at, CancellationToken ct)
+    {
+        var address = BrokerAddress(kill.Server).ToString();
+        try
+        {
+            await Delay(at - DateTime.UtcNow, ct);
+            var victims = _devices.Where(d => d.Online && d.Broker == address && !d.Stolen && !d.Cloned).ToList();
+            Faults.Count("server_kill.injected");
+            Faults.Count("server_kill.devices", victims.Count);
+            await kill.KillAsync(ct);
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+            while (DateTime.UtcNow < deadline && !victims.All(Elsewhere))
+            {
+                await Task.Delay(200, ct);
+            }
+            var moved = victims.Where(Elsewhere).ToList();
+            Faults.Count("server_kill.reconnected_elsewhere", moved.Count);
+            if (_faults.Api is { } api)
+            {
+                using var http = OperatorHttp(api);
+                var before = moved.ToDictionary(d => d, d => d.RotationsOnAsk);
+                foreach (var device in moved)
+                {
+                    using var response = await http.PostAsync($"api/v1/devices/{Uri.EscapeDataString(device.Id)}/renew", null, ct);
+                    Faults.Count(response.IsSuccessStatusCode ? "server_kill.asks_sent" : $"server_kill.ask_failed_{(int)response.StatusCode}");
+                }
+                deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+                while (DateTime.UtcNow < deadline && before.Any(p => p.Key.RotationsOnAsk == p.Value))
+                {
+                    await Task.Delay(200, ct);
+                }
+                Faults.Count("server_kill.asks_answered", before.Count(p => p.Key.RotationsOnAsk > p.Value));
+            }
+            await kill.RestartAsync(ct);
+            Faults.Count("server_kill.restarted");
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The run ended first.
+        }
+        catch (Exception e) when (e is InvalidOperationException or HttpRequestException or IOException)
+        {
+            Events.Errors.AddOrUpdate($"server kill: {e.Message}", 1, (_, n) => n + 1);
+        }
+
+        bool Elsewhere(SimulatedDevice d) => d.Online && d.Broker != address;
     }
 
     /// <summary>Every storm interval, a share of the live broker connections is cut at once: all of those devices

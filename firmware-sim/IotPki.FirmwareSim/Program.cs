@@ -281,10 +281,14 @@ var faultApiOption = new Option<string?>("--api") { Description = "Operator API 
 var faultCertOption = new Option<FileInfo?>("--operator-cert") { Description = "Admin operator certificate (PEM)" };
 var faultKeyOption = new Option<FileInfo?>("--operator-key") { Description = "Its key (PEM)" };
 var telemetryOption = new Option<TimeSpan?>("--telemetry-interval") { Description = "How often each connected device publishes a reading (default: none)" };
+var killServerOption = new Option<int?>("--kill-server") { Description = "Kill this server instance (0-based, in --server order) a third into the run, then restart it" };
+var killCommandOption = new Option<string?>("--kill-command") { Description = "Shell command that kills that instance (e.g. kill -9 PID)" };
+var restartCommandOption = new Option<string?>("--restart-command") { Description = "Shell command that starts it again on the same addresses and returns once it is ready" };
 var seedOption = new Option<int>("--seed") { DefaultValueFactory = _ => 1, Description = "Which devices each fault hits" };
 var fleetRun = new Command("fleet", "Run N devices on the real agent library (enroll, connect, rotate on timer and on the server's ask), spread over server instances; progress, then a summary.")
     { devicesDirOption, fleetRunCountOption, rateOption, durationOption, serversOption, caOption, renewalFractionOption, jsonOption, stateRootOption,
-      powerLossOption, networkDropOption, stormIntervalOption, clockSkewOption, clonesOption, stolenOption, faultApiOption, faultCertOption, faultKeyOption, seedOption, telemetryOption };
+      powerLossOption, networkDropOption, stormIntervalOption, clockSkewOption, clonesOption, stolenOption, faultApiOption, faultCertOption, faultKeyOption, seedOption, telemetryOption,
+      killServerOption, killCommandOption, restartCommandOption };
 fleetRun.SetAction(async (parse, ct) =>
 {
     var f = new Factory(parse.GetValue(devicesDirOption)!.FullName);
@@ -322,10 +326,21 @@ fleetRun.SetAction(async (parse, ct) =>
         Console.Error.WriteLine("error: --stolen needs --api, --operator-cert and --operator-key (an operator revokes the stolen devices)");
         return 2;
     }
+    ServerKill? kill = null;
+    if (parse.GetValue(killServerOption) is { } victim)
+    {
+        if (victim < 0 || victim >= servers.Count || parse.GetValue(killCommandOption) is not { } killCommand
+            || parse.GetValue(restartCommandOption) is not { } restartCommand)
+        {
+            Console.Error.WriteLine("error: --kill-server needs an index among the --server instances, --kill-command and --restart-command");
+            return 2;
+        }
+        kill = new ServerKill(victim, t => ShellCommand.RunAsync(killCommand, t), t => ShellCommand.RunAsync(restartCommand, t));
+    }
     var faults = new FleetFaults
     {
         PowerLoss = rates[0], NetworkDrop = rates[1], StormInterval = parse.GetValue(stormIntervalOption), ClockSkew = rates[2], Clones = rates[3],
-        Stolen = rates[4], Api = api, Seed = parse.GetValue(seedOption),
+        Stolen = rates[4], Api = api, Seed = parse.GetValue(seedOption), Kill = kill,
     };
     var run = new FleetRun(f, servers, parse.GetValue(caOption)!.FullName, parse.GetValue(rateOption), parse.GetValue(renewalFractionOption),
         faults, parse.GetValue(stateRootOption)?.FullName, parse.GetValue(telemetryOption));

@@ -23,6 +23,12 @@ public sealed class SimulatedDevice(string id, FleetFaults faults, FaultLedger l
     public bool Stolen { get; } = faults.Hits(id, "stolen", faults.Stolen) && faults.Api is not null;
     public volatile bool Online;
     public volatile bool Stopped;
+    private int _rotationsOnAsk;
+
+    /// <summary>The broker the agent uses now: its first one, until it moves on from one it cannot reach.</summary>
+    public string? Broker { get; set; }
+
+    public int RotationsOnAsk => Volatile.Read(ref _rotationsOnAsk);
 
     /// <summary>Completes when the device first holds a broker session.</summary>
     public Task FirstConnect => _firstConnect.Task;
@@ -59,6 +65,14 @@ public sealed class SimulatedDevice(string id, FleetFaults faults, FaultLedger l
                 _announcedSkew = true;
                 ledger.Count("clock_skew.connected");
             }
+        }
+        else if (template.StartsWith("Broker {Broker} unreachable", StringComparison.Ordinal))
+        {
+            Broker = values.FirstOrDefault(v => v.Key == "Next").Value?.ToString();
+        }
+        else if (template.StartsWith("Rotating certificate {Serial} on the server's renew command", StringComparison.Ordinal))
+        {
+            Interlocked.Increment(ref _rotationsOnAsk);
         }
         else if (template.StartsWith("Broker connection closed", StringComparison.Ordinal))
         {

@@ -18,6 +18,7 @@ public sealed class AgentOptionsTests : IDisposable
               "BootstrapKeyPath": "bootstrap.key",
               "StateDirectory": "state",
               "RenewalFraction": 0.5,
+              "BrokerFallbackUrls": ["mqtts://b.pki.example:8883", "mqtts://c.pki.example:8883"],
             }
             """);
 
@@ -25,6 +26,7 @@ public sealed class AgentOptionsTests : IDisposable
         {
             ["IOTPKI_AGENT_BROKER_URL"] = "mqtts://other.example:9883",
             ["IOTPKI_AGENT_RENEWAL_JITTER"] = "0.1",
+            ["IOTPKI_AGENT_EST_FALLBACK_URLS"] = "https://b.pki.example:8443/, https://c.pki.example:8443/",
             ["UNRELATED"] = "x",
         });
 
@@ -36,6 +38,8 @@ public sealed class AgentOptionsTests : IDisposable
         Assert.Equal(0.5, options.RenewalFraction);
         Assert.Equal(0.1, options.RenewalJitter);
         Assert.Equal(IotPki.Identity.DeviceIdField.CommonName, options.DeviceIdField);
+        Assert.Equal([new Uri("https://b.pki.example:8443/"), new Uri("https://c.pki.example:8443/")], options.EstFallbackUrls);
+        Assert.Equal([new Uri("mqtts://b.pki.example:8883"), new Uri("mqtts://c.pki.example:8883")], options.BrokerFallbackUrls);
     }
 
     [Fact]
@@ -50,6 +54,8 @@ public sealed class AgentOptionsTests : IDisposable
     [InlineData("EstUrl", "http://plain.example/", "EstUrl must be an https URL.")]
     [InlineData("RenewalFraction", "1.5", "RenewalFraction must be between 0 and 1.")]
     [InlineData("StateDirectory", "", "StateDirectory is required.")]
+    [InlineData("EST_FALLBACK_URLS", "https://b.example/,http://c.example/", "EstFallbackUrls must be https URLs.")]
+    [InlineData("BROKER_FALLBACK_URLS", "[\"mqtts://b.example\"", "A list of URLs must be a JSON array of strings or comma-separated, not '[\"mqtts://b.example\"'.")]
     [InlineData("DEVICE_ID_FIELD", "uid", "Option 'DEVICEIDFIELD' must be cn or serialNumber, not 'uid'.")]
     public void Bad_configuration_is_refused_with_the_option_named(string name, string value, string message)
     {

@@ -1,15 +1,18 @@
+using System.Globalization;
 using System.Net;
 using IotPki.FirmwareSim;
 using IotPki.Identity;
 using IotPki.Server.Fleet;
 using IotPki.Server.Http;
 using IotPki.Server.Operators;
+using IotPki.Server.Revocation;
 using IotPki.Server.Tests.Infrastructure;
 
 namespace IotPki.Agent.Tests;
 
 /// <summary><c>iotpki-sim fleet</c> with every fault on, across two server instances on one database: power lost
-/// mid-rotation, reconnect storms, skewed clocks, cloned bootstrap certificates, stolen devices revoked by an operator.
+/// mid-rotation, reconnect storms, skewed clocks, cloned bootstrap certificates, stolen devices revoked by an operator,
+/// and the second instance killed mid-run and restarted.
 /// Each fault injected shows the outcome the system promises, counted by the run itself.</summary>
 public sealed class FleetFaultTests(FleetFaultTests.Fixture server) : IClassFixture<FleetFaultTests.Fixture>
 {
@@ -23,8 +26,17 @@ public sealed class FleetFaultTests(FleetFaultTests.Fixture server) : IClassFixt
     [Fact]
     public async Task Every_fault_injected_shows_its_expected_outcome()
     {
-        var second = await server.StartServerAsync(server.TempDirectory("second-instance"));
+        var secondDirectory = server.TempDirectory("second-instance");
+        var second = await server.StartServerAsync(secondDirectory);
         var secondListeners = second.Services.GetRequiredService<ListenerEndpoints>();
+        // Restarted, the second instance comes back on the ports it had.
+        var secondPorts = new Dictionary<string, string?>
+        {
+            ["Est:Port"] = secondListeners.Get(ListenerEndpoints.Est)!.Port.ToString(CultureInfo.InvariantCulture),
+            ["Broker:Port"] = secondListeners.Get(ListenerEndpoints.Mqtt)!.Port.ToString(CultureInfo.InvariantCulture),
+            ["Operators:Port"] = secondListeners.Get(ListenerEndpoints.Operator)!.Port.ToString(CultureInfo.InvariantCulture),
+            ["Pki:HttpPort"] = secondListeners.Get(RevocationListener.Name)!.Port.ToString(CultureInfo.InvariantCulture),
+        };
         var directory = server.TempDirectory("fleet-faults-");
         var factory = new Factory(directory);
         var ids = factory.Mint("faulty-", Devices, TimeSpan.FromDays(30)).ToList();
@@ -40,6 +52,14 @@ public sealed class FleetFaultTests(FleetFaultTests.Fixture server) : IClassFixt
         {
             PowerLoss = 0.5, NetworkDrop = 0.5, StormInterval = TimeSpan.FromSeconds(8), ClockSkew = 0.25, Clones = 0.2, Stolen = 0.2,
             Api = new OperatorApi(server.OperatorBase, admin),
+            Kill = new ServerKill(1,
+                async _ =>
+                {
+                    // Stopped without grace: its sessions end at once, as when the process dies.
+                    await second.StopAsync(new CancellationToken(canceled: true));
+                    await second.DisposeAsync();
+                },
+                async _ => second = await server.StartServerAsync(secondDirectory, secondPorts)),
         });
         var run = new FleetRun(factory,
             [(server.EstBase, new Uri($"mqtts://localhost:{server.MqttPort}")),
@@ -71,6 +91,9 @@ public sealed class FleetFaultTests(FleetFaultTests.Fixture server) : IClassFixt
         Assert.Equal(0, f["clone.not_refused"]);
         Assert.True(f["stolen.revoked"] >= 1 && f["stolen.off_broker"] == f["stolen.revoked"] && f["stolen.agent_stopped"] == f["stolen.revoked"], why);
         Assert.True(f["network_drop.connections_cut"] >= 1, why);
+        Assert.True(f["server_kill.injected"] == 1 && f["server_kill.restarted"] == 1, why);
+        Assert.True(f["server_kill.devices"] >= 1 && f["server_kill.reconnected_elsewhere"] == f["server_kill.devices"], why);
+        Assert.True(f["server_kill.asks_sent"] == f["server_kill.devices"] && f["server_kill.asks_answered"] == f["server_kill.asks_sent"], why);
         Assert.True(f["expected_online"] >= Devices / 2 && f["online_at_end"] == f["expected_online"], why);
         Assert.DoesNotContain(run.Events.Errors.Keys, k => k.StartsWith("agent stopped", StringComparison.Ordinal));
         Assert.True(run.Events.Renewed >= 1, why);

@@ -52,8 +52,9 @@ public class ServerFixture : IAsyncLifetime
             .LoadAsync(AuthorityRole.DemoManufacturer, Passphrase, CancellationToken.None);
     }
 
-    /// <summary>Starts one more server instance on the same database (several instances share PostgreSQL).</summary>
-    public async Task<WebApplication> StartServerAsync(string? dataDirectory = null)
+    /// <summary>Starts one more server instance on the same database (several instances share PostgreSQL);
+    /// <paramref name="overrides"/> beat the fixture's settings (a restart on the ports the instance had).</summary>
+    public async Task<WebApplication> StartServerAsync(string? dataDirectory = null, IDictionary<string, string?>? overrides = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -72,7 +73,7 @@ public class ServerFixture : IAsyncLifetime
             ["Logging:LogLevel:Microsoft.EntityFrameworkCore.Database.Command"] = "None",
             ["Jobs:Enabled"] = "false",
         };
-        foreach (var (key, value) in Settings)
+        foreach (var (key, value) in Settings.Concat(overrides ?? new Dictionary<string, string?>()))
         {
             settings[key] = value;
         }
