@@ -16,7 +16,7 @@ public sealed class PublishedBuildTests(ShortLivedServerFixture server, ITestOut
         Assert.True(File.Exists(Qemu), $"{Qemu} is missing: apt-get install qemu-user-static, and the arm64 libc and OpenSSL (libc6:arm64 libssl3:arm64)");
         using var device = await AgentHarness.CreateAsync(server, "agent-arm64-01");
         var publishDirectory = Path.Combine(device.Directory, "publish");
-        var published = await ChildProcess.RunAsync("dotnet", ["publish", Path.Combine(RepositoryRoot(), "device-agent", "IotPki.Agent.Cli"),
+        var published = await ChildProcess.RunAsync("dotnet", ["publish", Path.Combine(RepositoryPaths.Root, "device-agent", "IotPki.Agent.Cli"),
             "-c", "Release", "-r", "linux-arm64", "-o", publishDirectory, "--nologo"], timeout: TimeSpan.FromMinutes(3));
         Assert.True(published.ExitCode == 0, published.Stdout + published.Stderr);
         var binary = Path.Combine(publishDirectory, "iotpki-agent");
@@ -33,15 +33,5 @@ public sealed class PublishedBuildTests(ShortLivedServerFixture server, ITestOut
 
         Assert.True(agent.Printed("proven by a broker connection"), agent.Output);
         using var identity = device.AssertUsableIdentity();
-    }
-
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "IotPki.sln")))
-        {
-            directory = directory.Parent;
-        }
-        return directory?.FullName ?? throw new InvalidOperationException("IotPki.sln not found above the test directory");
     }
 }

@@ -1,3 +1,4 @@
+using IotPki.Server.Tests.Infrastructure;
 using IotPki.Fuzz;
 
 namespace IotPki.Agent.Tests.Fuzzing;
@@ -14,7 +15,7 @@ public sealed class FuzzRegressionTests
     public void The_seed_and_every_kept_crashing_input_pass_through_the_target(string target)
     {
         var inputs = new List<byte[]> { Seeds.Samples()[target] };
-        var kept = Path.Combine(RepositoryRoot(), "tests", "fuzz-regressions", target);
+        var kept = Path.Combine(RepositoryPaths.Root, "tests", "fuzz-regressions", target);
         if (Directory.Exists(kept))
         {
             inputs.AddRange(Directory.GetFiles(kept).Select(File.ReadAllBytes));
@@ -25,15 +26,5 @@ public sealed class FuzzRegressionTests
         {
             FuzzTargets.All[target](input);
         }
-    }
-
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "IotPki.sln")))
-        {
-            directory = directory.Parent;
-        }
-        return directory?.FullName ?? throw new InvalidOperationException("IotPki.sln not found above the test binaries");
     }
 }

@@ -1,3 +1,4 @@
+using IotPki.Server.Tests.Infrastructure;
 using IotPki.Server.Hosting;
 
 namespace IotPki.Server.Tests.Architecture;
@@ -5,14 +6,14 @@ namespace IotPki.Server.Tests.Architecture;
 /// <summary>The server's folders depend on each other only in the directions docs/architecture.md writes down.</summary>
 public class FolderDirectionTests
 {
-    private static readonly string Document = Path.Combine(RepositoryRoot(), "docs", "architecture.md");
+    private static readonly string Document = Path.Combine(RepositoryPaths.Root, "docs", "architecture.md");
 
     [Fact]
     public void Every_folder_uses_only_the_folders_its_row_allows()
     {
         var allowed = AllowedUses(File.ReadAllLines(Document));
         var uses = FolderDependencies.Read(typeof(IotPkiServer).Assembly.Location)
-            .Concat(FolderDependencies.ReadSources(Path.Combine(RepositoryRoot(), "server", "IotPki.Server"))).ToList();
+            .Concat(FolderDependencies.ReadSources(Path.Combine(RepositoryPaths.Root, "server", "IotPki.Server"))).ToList();
 
         var unknownFolders = uses.Select(u => u.From).Concat(uses.Select(u => u.To)).Distinct().Where(f => !allowed.ContainsKey(f)).ToList();
         Assert.True(unknownFolders.Count == 0, $"Folders missing from docs/architecture.md: {string.Join(", ", unknownFolders)}");
@@ -36,7 +37,7 @@ public class FolderDirectionTests
     public void The_source_reader_sees_a_use_of_constants_only()
     {
         // Jobs uses the operator role names, constants that leave no trace in the compiled code.
-        var uses = FolderDependencies.ReadSources(Path.Combine(RepositoryRoot(), "server", "IotPki.Server"));
+        var uses = FolderDependencies.ReadSources(Path.Combine(RepositoryPaths.Root, "server", "IotPki.Server"));
         Assert.Contains(uses, u => u.From == "Jobs" && u.To == "Operators");
     }
 
@@ -82,17 +83,5 @@ public class FolderDirectionTests
             return false;
         }
         return next.Any(n => Reaches(allowed, n, target, seen));
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "IotPki.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException("IotPki.sln not found above the test binaries.");
     }
 }
