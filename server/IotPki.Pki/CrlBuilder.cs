@@ -15,7 +15,9 @@ public sealed class CrlBuilder(CertificateAuthority issuingCa, TimeProvider cloc
     private const string ReasonCodeOid = "2.5.29.21";
     private const string CrlNumberOid = "2.5.29.20";
     private const string AuthorityKeyIdentifierOid = "2.5.29.35";
-    private const int BytesPerEntry = 48; // SEQUENCE { INTEGER(16), UTCTime, reason extension }
+    // An upper bound, so the writer never grows (it grows 1 KiB at a time, copying everything each time): SEQUENCE
+    // header 2, INTEGER serial up to 2 + 21 (20 bytes and a sign byte), GeneralizedTime 2 + 15, reason extension 14.
+    private const int BytesPerEntry = 56;
 
     private readonly byte[] _authorityKeyId =
         X509AuthorityKeyIdentifierExtension.CreateFromCertificate(issuingCa.Certificate, true, false).RawData;
