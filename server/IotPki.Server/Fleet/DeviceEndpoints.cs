@@ -74,21 +74,10 @@ public static class DeviceEndpoints
         return TypedResults.Ok(page);
     }
 
-    private static async Task<Results<Ok<DeviceDetailView>, ProblemHttpResult>> Show(string id, IotPkiDbContext db, CancellationToken ct)
-    {
-        var deviceId = DeviceRoute.Parse(id);
-        var device = deviceId is null ? null
-            : await db.Devices.AsNoTracking().Where(d => d.Id == deviceId).Select(DeviceView.From(db.Certificates, db.Renewals)).SingleOrDefaultAsync(ct);
-        if (device is null)
-        {
-            return TypedResults.Problem(Problems.UnknownDevice(id));
-        }
-        var bootstrap = await db.Devices.Where(d => d.Id == deviceId).Select(d => d.BootstrapThumbprint).SingleAsync(ct);
-        var certificates = await db.Certificates.AsNoTracking().Where(c => c.DeviceId == deviceId)
-            .OrderByDescending(c => c.IssuedAt).Select(CertificateView.FromEntity).ToListAsync(ct);
-        var renewal = await db.Renewals.AsNoTracking().Where(r => r.DeviceId == deviceId).Select(RenewalView.FromEntity).SingleOrDefaultAsync(ct);
-        return TypedResults.Ok(new DeviceDetailView(device, bootstrap, certificates, renewal));
-    }
+    private static async Task<Results<Ok<DeviceDetailView>, ProblemHttpResult>> Show(string id, IotPkiDbContext db, CancellationToken ct) =>
+        DeviceRoute.Parse(id) is { } deviceId && await DeviceDetailView.LoadAsync(db, deviceId, ct) is { } detail
+            ? TypedResults.Ok(detail)
+            : TypedResults.Problem(Problems.UnknownDevice(id));
 
     private static async Task<Results<Created<ImportResultView>, ProblemHttpResult>> Register(
         RegisterDeviceRequest request, HttpContext http, DeviceRegistration registration, CancellationToken ct)

@@ -1,6 +1,8 @@
 using System.Linq.Expressions;
 using IotPki.Identity;
+using IotPki.Server.Data;
 using IotPki.Server.Data.Entities;
+using Microsoft.EntityFrameworkCore;
 
 namespace IotPki.Server.Fleet;
 
@@ -28,7 +30,23 @@ public sealed record CertificateView(string Serial, string Kind, string Status, 
         c.Serial, c.Kind, c.Status, c.NotBefore, c.NotAfter, c.IssuedAt, c.RevokedAt, c.RevocationReason, c.Thumbprint);
 }
 
-public sealed record DeviceDetailView(DeviceView Device, string? BootstrapThumbprint, IReadOnlyList<CertificateView> Certificates, RenewalView? Renewal);
+public sealed record DeviceDetailView(DeviceView Device, string? BootstrapThumbprint, IReadOnlyList<CertificateView> Certificates, RenewalView? Renewal)
+{
+    /// <summary>The device, its certificates newest first and its renewal cycle; null for an unknown device.</summary>
+    public static async Task<DeviceDetailView?> LoadAsync(IotPkiDbContext db, DeviceId deviceId, CancellationToken ct)
+    {
+        var device = await db.Devices.AsNoTracking().Where(d => d.Id == deviceId).Select(DeviceView.From(db.Certificates, db.Renewals)).SingleOrDefaultAsync(ct);
+        if (device is null)
+        {
+            return null;
+        }
+        var bootstrap = await db.Devices.Where(d => d.Id == deviceId).Select(d => d.BootstrapThumbprint).SingleAsync(ct);
+        var certificates = await db.Certificates.AsNoTracking().Where(c => c.DeviceId == deviceId)
+            .OrderByDescending(c => c.IssuedAt).Select(CertificateView.FromEntity).ToListAsync(ct);
+        var renewal = await db.Renewals.AsNoTracking().Where(r => r.DeviceId == deviceId).Select(RenewalView.FromEntity).SingleOrDefaultAsync(ct);
+        return new DeviceDetailView(device, bootstrap, certificates, renewal);
+    }
+}
 
 /// <param name="OperationalLifetime">The manufacturer's certificate profile; null fields take the service's defaults.</param>
 public sealed record ManufacturerView(int Id, string Name, string DeviceIdField, string UnregisteredPolicy, string CaThumbprint, DateTimeOffset CreatedAt,

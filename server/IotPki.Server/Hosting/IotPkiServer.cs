@@ -31,6 +31,7 @@ public static class IotPkiServer
         builder.Services.AddOperatorApi();
         builder.Services.AddEst();
         builder.Services.AddFleet();
+        builder.Services.AddFleetPages();
         builder.Services.AddRenewal();
         builder.AddJobs();
         builder.AddRevocation();
@@ -60,6 +61,7 @@ public static class IotPkiServer
         app.MapEst();
         var api = app.MapOperatorApi();
         api.MapFleetApi();
+        app.MapFleetPages();
         api.MapBrokerApi();
         api.MapRenewalApi();
         app.MapTelemetry();

@@ -28,10 +28,12 @@ public static class OperatorsFeature
     private const string AuthenticationMiddlewareSet = "__AuthenticationMiddlewareSet";
 
     /// <summary>Authentication on the operator listener, and the <c>/api/v1</c> group the features map their operator
-    /// routes into. The API and its OpenAPI document exist only on the operator listener; elsewhere they are not found.</summary>
+    /// routes into. The API, its OpenAPI document and the fleet pages exist only on the operator listener; elsewhere
+    /// they are not found.</summary>
     public static RouteGroupBuilder MapOperatorApi(this WebApplication app)
     {
-        app.UseWhen(http => http.Request.Path.StartsWithSegments("/api") || http.Request.Path.StartsWithSegments("/openapi"),
+        app.UseWhen(http => http.Request.Path.StartsWithSegments("/api") || http.Request.Path.StartsWithSegments("/openapi")
+                || http.Request.Path.StartsWithSegments("/fleet"),
             branch => branch.Use(async (http, next) =>
             {
                 if (await OperatorPortGate.RefusedOffOperatorListenerAsync(http))
