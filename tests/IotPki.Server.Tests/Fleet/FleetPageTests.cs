@@ -92,6 +92,44 @@ public sealed class FleetPageTests(ServerFixture server) : IClassFixture<ServerF
     }
 
     [Fact]
+    public async Task An_admin_approves_one_pending_enrollment_and_rejects_another_and_the_devices_learn_it()
+    {
+        using var makerCa = TestPki.NewCa("Page Pending Maker CA");
+        await using (var scope = server.Services.CreateAsyncScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<IotPki.Server.Fleet.ManufacturerRegistration>().RegisterAsync("page-pending-maker",
+                makerCa.CertificatePem, IotPki.Identity.DeviceIdField.CommonName, "test", CancellationToken.None,
+                IotPki.Server.Data.Entities.UnregisteredPolicy.Pending);
+        }
+        using var approvedBoot = TestPki.Device("page-wait-yes").SignedBy(makerCa).Build();
+        using var rejectedBoot = TestPki.Device("page-wait-no").SignedBy(makerCa).Build();
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, await EnrollAsync("page-wait-yes", approvedBoot));
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, await EnrollAsync("page-wait-no", rejectedBoot));
+        using var admin = await OperatorClient.IssueAsync(server, "page-approver", OperatorRole.Admin);
+        await using var context = await _browser.ContextAsync(server.OperatorBase, admin);
+        var page = await context.NewPageAsync();
+
+        await page.GotoAsync(Url("/fleet/enrollments"));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Approve page-wait-yes" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("page-wait-yes approved");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Reject page-wait-no" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("page-wait-no rejected");
+        await Expect(page.GetByRole(AriaRole.Cell, new() { Name = "page-wait-yes" })).ToHaveCountAsync(0);
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, await EnrollAsync("page-wait-yes", approvedBoot));
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, await EnrollAsync("page-wait-no", rejectedBoot));
+        Assert.Equal(1L, await server.Database.ScalarAsync<long>(
+            "SELECT count(*) FROM audit_events WHERE \"Action\" = 'enrollment.approved' AND \"DeviceId\" = 'page-wait-yes' AND \"Actor\" = 'operator:page-approver'"));
+    }
+
+    private async Task<System.Net.HttpStatusCode> EnrollAsync(string id, System.Security.Cryptography.X509Certificates.X509Certificate2 bootstrap)
+    {
+        using var est = EstClient.Create(server, bootstrap);
+        using var response = await EstClient.PostCsrAsync(est, "simpleenroll", TestPki.Csr(id).CsrBase64);
+        return response.StatusCode;
+    }
+
+    [Fact]
     public async Task Without_a_certificate_there_is_no_page()
     {
         await using var context = await _browser.ContextAsync(server.OperatorBase, null);
