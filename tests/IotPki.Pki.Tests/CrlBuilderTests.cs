@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Numerics;
 using System.Security.Cryptography.X509Certificates;
 using Org.BouncyCastle.Asn1;
@@ -102,19 +101,43 @@ public sealed class CrlBuilderTests : IDisposable
     }
 
     [Fact]
-    public void Ten_thousand_entries_build_quickly()
+    public void Ten_thousand_entries_of_every_shape_read_back_exactly()
     {
-        var entries = Enumerable.Range(1, 10_000)
-            .Select(i => new RevokedCertificate(Convert.ToHexStringLower(SerialNumber.NewSerial()), _clock.GetUtcNow().AddMinutes(-i), i % 3))
-            .ToList();
-        var watch = Stopwatch.StartNew();
+        // Serials of 1 to 20 bytes, some with the high bit set (a sign byte is added) or leading zeros (dropped);
+        // dates on both sides of 2050 (UTCTime, GeneralizedTime); every reason code, encodable or not.
+        var random = new Random(7);
+        var entries = Enumerable.Range(1, 10_000).Select(i =>
+        {
+            var serial = new byte[1 + i % 20];
+            random.NextBytes(serial);
+            serial[0] = (i % 4) switch { 0 => 0x00, 1 => 0xff, _ => serial[0] };
+            var at = (i % 2 == 0 ? _clock.GetUtcNow() : new DateTimeOffset(2051, 1, 2, 3, 4, 5, TimeSpan.Zero)).AddSeconds(-i);
+            return new RevokedCertificate(Convert.ToHexStringLower(serial), at, i % 12 == 11 ? null : i % 12);
+        }).ToList();
 
         var issued = new CrlBuilder(_issuing, _clock).Build(entries, TimeSpan.FromHours(24));
 
-        watch.Stop();
-        Assert.Equal(10_000, issued.EntryCount);
-        Assert.Equal(10_000, new X509CrlParser().ReadCrl(issued.Der).GetRevokedCertificates().Count);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"took {watch.Elapsed}");
+        var crl = new X509CrlParser().ReadCrl(issued.Der);
+        crl.Verify(new X509CertificateParser().ReadCertificate(_issuing.Certificate.RawData).GetPublicKey());
+        var read = crl.GetRevokedCertificates().Cast<X509CrlEntry>().ToList();
+        Assert.Equal(entries.Count, read.Count);
+        for (var i = 0; i < entries.Count; i++)
+        {
+            Assert.Equal(new Org.BouncyCastle.Math.BigInteger(1, Convert.FromHexString(entries[i].SerialHex)), read[i].SerialNumber);
+            Assert.Equal(new DateTime(entries[i].RevokedAt.UtcTicks - entries[i].RevokedAt.UtcTicks % TimeSpan.TicksPerSecond, DateTimeKind.Utc), read[i].RevocationDate);
+            Assert.Equal(entries[i].EncodableReason, ReasonOf(read[i]));
+        }
+    }
+
+    [Fact]
+    public void The_largest_entry_fills_exactly_the_room_the_encoder_sizes_for_each()
+    {
+        var largest = new RevokedCertificate(new string('f', 40), new DateTimeOffset(2051, 1, 1, 0, 0, 0, TimeSpan.Zero), 1);
+
+        var encoded = RevokedCertificatesEncoder.Encode([largest]);
+
+        Assert.Equal(2 + RevokedCertificatesEncoder.MaxBytesPerEntry, encoded.Length);
+        Assert.Throws<FormatException>(() => RevokedCertificatesEncoder.Encode([largest with { SerialHex = new string('f', 42) }]));
     }
 
     private static int? ReasonOf(X509CrlEntry entry)

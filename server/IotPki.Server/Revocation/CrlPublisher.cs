@@ -56,22 +56,51 @@ public sealed partial class CrlPublisher(
             }
             var watch = Stopwatch.StartNew();
             var now = clock.GetUtcNow();
-            // Expired certificates are left off (RFC 5280 §5: a CRL need only list unexpired certificates). Entries
-            // come in the table's order: RFC 5280 asks for none, and sorting a million rows would cost the most.
-            var entries = await db.Certificates.AsNoTracking()
-                .Where(c => c.Status == CertificateStatus.Revoked && c.NotAfter > now)
-                .Select(c => new RevokedCertificate(c.Serial, c.RevokedAt ?? c.IssuedAt, c.RevocationReason))
-                .ToListAsync(ct);
+            var entries = await RevokedEntriesAsync(db, now, ct);
+            var queried = watch.ElapsedMilliseconds;
             _builder ??= new CrlBuilder(pki.Issuer.IssuingCa, clock);
             var issued = _builder.Build(entries, options.Value.CrlValidity);
             _current = new Published(issued, fingerprint);
             metrics.CrlBuilt(watch.Elapsed, issued.EntryCount, issued.Der.Length);
-            LogRebuilt(logger, issued.Number.ToString(), issued.EntryCount, issued.Der.Length, watch.ElapsedMilliseconds);
+            LogRebuilt(logger, issued.Number.ToString(), issued.EntryCount, issued.Der.Length, watch.ElapsedMilliseconds, queried);
             return issued;
         }
         finally
         {
             _rebuild.Release();
+        }
+    }
+
+    /// <summary>Revoked certificates not yet expired (RFC 5280 §5: a CRL need only list those), in the table's order
+    /// (RFC 5280 asks for none, and sorting a million rows would cost the most). Read with a plain data reader: at a
+    /// million rows, EF Core's materializer cost more than the query.</summary>
+    private static async Task<List<RevokedCertificate>> RevokedEntriesAsync(IotPkiDbContext db, DateTimeOffset now, CancellationToken ct)
+    {
+        var connection = db.Database.GetDbConnection();
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = """
+                SELECT "Serial", coalesce("RevokedAt", "IssuedAt"), "RevocationReason" FROM certificates
+                WHERE "Status" = 'revoked' AND "NotAfter" > @now
+                """;
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = "now";
+            parameter.Value = now;
+            command.Parameters.Add(parameter);
+            var entries = new List<RevokedCertificate>();
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                entries.Add(new RevokedCertificate(reader.GetString(0), reader.GetFieldValue<DateTimeOffset>(1),
+                    reader.IsDBNull(2) ? null : reader.GetInt32(2)));
+            }
+            return entries;
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
         }
     }
 
@@ -94,6 +123,6 @@ public sealed partial class CrlPublisher(
     [LoggerMessage(LogLevel.Warning, "Revocation state unreadable ({Error}); served the last CRL")]
     private static partial void LogServedStale(ILogger logger, string error);
 
-    [LoggerMessage(LogLevel.Information, "CRL {Number} built: {Entries} entries, {Bytes} bytes, {Milliseconds} ms")]
-    private static partial void LogRebuilt(ILogger logger, string number, int entries, int bytes, long milliseconds);
+    [LoggerMessage(LogLevel.Information, "CRL {Number} built: {Entries} entries, {Bytes} bytes, {Milliseconds} ms ({QueryMilliseconds} ms reading them)")]
+    private static partial void LogRebuilt(ILogger logger, string number, int entries, int bytes, long milliseconds, long queryMilliseconds);
 }
