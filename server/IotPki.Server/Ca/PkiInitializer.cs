@@ -27,16 +27,9 @@ public sealed partial class PkiInitializer(
         var issuer = new CertificateIssuer(issuing, endpoints, clock);
 
         Directory.CreateDirectory(o.DataDirectory);
-        var (tlsCertificate, issued) = ServerTlsCertificate.LoadOrIssue(o, issuer, clock);
+        var (tlsCertificate, issued) = await ServerTlsCertificate.EnsureAsync(db, o, issuer, clock, ct);
         if (issued is not null)
         {
-            db.Certificates.Add(CertificateRecord.Issued(issued, "server", null, clock.GetUtcNow()));
-            db.AuditEvents.Add(new AuditEvent
-            {
-                At = clock.GetUtcNow(), Action = "certificate.issued", Actor = "system",
-                Detail = $"server TLS {issued.SerialHex} for {string.Join(',', o.ServerHostNames)}",
-            });
-            await db.SaveChangesAsync(ct);
             LogServerCertificateIssued(logger, issued.SerialHex);
         }
         ServerTlsCertificate.WriteCaBundle(o, root.Certificate, issuing.Certificate);

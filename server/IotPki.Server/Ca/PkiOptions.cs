@@ -17,6 +17,9 @@ public sealed class PkiOptions
 
     public TimeSpan ServerTlsLifetime { get; set; } = TimeSpan.FromDays(90);
 
+    /// <summary>How often a running instance checks whether its TLS certificate is due for renewal.</summary>
+    public TimeSpan ServerTlsCheckInterval { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Where this instance writes its TLS key and certificate and the CA bundle (ca.pem).</summary>
     [Required]
     public string DataDirectory { get; set; } = ".data/pki";

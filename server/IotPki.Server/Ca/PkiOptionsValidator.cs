@@ -15,6 +15,10 @@ public sealed class PkiOptionsValidator : IValidateOptions<PkiOptions>
         {
             return ValidateOptionsResult.Fail("Pki:ServerTlsLifetime must be at least one hour.");
         }
+        if (options.ServerTlsCheckInterval < TimeSpan.FromSeconds(1) || options.ServerTlsCheckInterval > options.ServerTlsLifetime / 6)
+        {
+            return ValidateOptionsResult.Fail("Pki:ServerTlsCheckInterval must be at least one second and at most a sixth of Pki:ServerTlsLifetime.");
+        }
         return ValidateOptionsResult.Success;
     }
 }

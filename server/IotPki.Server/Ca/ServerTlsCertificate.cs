@@ -4,17 +4,24 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using IotPki.Identity;
 using IotPki.Pki;
+using IotPki.Server.Data;
+using IotPki.Server.Data.Entities;
 
 namespace IotPki.Server.Ca;
 
-/// <summary>This instance's TLS certificate for EST and MQTT: kept in the data directory, renewed at 2/3 of its life.</summary>
+/// <summary>This instance's TLS certificate for every listener: kept in the data directory, renewed at 2/3 of its
+/// life, at startup and by <see cref="ServerTlsRenewal"/> while the server runs.</summary>
 public static class ServerTlsCertificate
 {
     public const string CertificateFile = "server.pem";
     public const string KeyFile = "server.key";
     public const string CaBundleFile = "ca.pem";
 
-    public static (X509Certificate2 Certificate, IssuedCertificate? Issued) LoadOrIssue(PkiOptions options, CertificateIssuer issuer, TimeProvider clock)
+    /// <summary>The certificate in the data directory while it is usable (issued by this issuing CA, naming every
+    /// configured host, before 2/3 of its life); otherwise a new one, recorded and audited before it is written, so a
+    /// certificate in use is always one the database knows. Issued is null when the one on disk was kept.</summary>
+    public static async Task<(X509Certificate2 Certificate, IssuedCertificate? Issued)> EnsureAsync(
+        IotPkiDbContext db, PkiOptions options, CertificateIssuer issuer, TimeProvider clock, CancellationToken ct)
     {
         var certPath = Path.Combine(options.DataDirectory, CertificateFile);
         var keyPath = Path.Combine(options.DataDirectory, KeyFile);
@@ -32,6 +39,14 @@ public static class ServerTlsCertificate
         var publicKey = new PublicKey(key);
         var names = options.ServerHostNames.Distinct(StringComparer.OrdinalIgnoreCase).ToList();
         var issued = issuer.IssueServerTls(publicKey, names, [IPAddress.Loopback, IPAddress.IPv6Loopback], options.ServerTlsLifetime);
+        db.Certificates.Add(CertificateRecord.Issued(issued, "server", null, clock.GetUtcNow()));
+        db.AuditEvents.Add(new AuditEvent
+        {
+            At = clock.GetUtcNow(), Action = "certificate.issued", Actor = "system",
+            Detail = $"server TLS {issued.SerialHex} for {string.Join(',', names)}",
+        });
+        await db.SaveChangesAsync(ct);
+        Directory.CreateDirectory(options.DataDirectory);
         AtomicFile.WriteText(keyPath, key.ExportPkcs8PrivateKeyPem(), secret: true);
         AtomicFile.WriteText(certPath, issued.Pem + "\n" + issuer.IssuingCa.CertificatePem + "\n", secret: false);
         return (issued.Certificate.CopyWithPrivateKey(key), issued);

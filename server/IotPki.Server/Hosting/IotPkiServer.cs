@@ -25,6 +25,7 @@ public static class IotPkiServer
         builder.Services.AddExceptionHandler<DatabaseUnavailableHandler>();
         builder.Services.AddData(builder.Configuration);
         builder.Services.AddCa();
+        builder.Services.AddHostedService<ServerTlsRenewal>();
         builder.Services.AddCluster();
         builder.Services.AddDevices();
         builder.Services.AddOperatorCertificates();

@@ -34,6 +34,9 @@ public class ServerFixture : IAsyncLifetime
     /// <summary>Extra configuration of a test class (profiles, limits).</summary>
     protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?>();
 
+    /// <summary>The server's clock, when a test class moves time (the server's only: clients keep the real one).</summary>
+    protected virtual TimeProvider? Clock => null;
+
     /// <summary>The database the server runs on: a fresh one on the shared test cluster unless a class brings its own.</summary>
     protected virtual Task<PostgresDatabase> CreateDatabaseAsync() => Task.FromResult(new PostgresDatabase());
 
@@ -81,6 +84,10 @@ public class ServerFixture : IAsyncLifetime
         {
             b.Configuration.AddInMemoryCollection(settings);
             b.Logging.AddProvider(Logs);
+            if (Clock is { } clock)
+            {
+                b.Services.AddSingleton(clock);
+            }
         });
         await IotPkiServer.StartAsync(app);
         await app.Services.GetRequiredService<IotPki.Server.Cluster.ClusterListener>().Listening.WaitAsync(TimeSpan.FromSeconds(30));
