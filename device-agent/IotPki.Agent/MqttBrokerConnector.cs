@@ -56,10 +56,17 @@ public sealed class MqttBrokerConnector(Endpoints brokers, TrustBundle trust, IL
             {
                 result = await client.ConnectAsync(options, ct).ConfigureAwait(false);
             }
+            catch (MQTTnet.Adapter.MqttConnectingFailedException e) when (NamesRefusal(e))
+            {
+                // The broker answered CONNACK with a refusal of this identity.
+                throw new BrokerRefusedException(e.Message);
+            }
             catch (MQTTnet.Adapter.MqttConnectingFailedException e)
             {
-                // The broker answered CONNACK with a failure code.
-                throw new BrokerRefusedException(e.Message);
+                // Any other failure to connect (the connection lost before CONNACK, a server going down) says nothing
+                // of the identity: the broker may even have accepted it. Treated as a refusal, a new certificate the
+                // server already holds as current would be thrown away, and the device left on a superseded one.
+                throw new IOException($"Connecting failed: {e.Message}", e);
             }
             if (result.ResultCode != MqttClientConnectResultCode.Success)
             {
@@ -80,9 +87,17 @@ public sealed class MqttBrokerConnector(Endpoints brokers, TrustBundle trust, IL
         }
     }
 
-    private static bool IsRefusal(MqttClientConnectResultCode code) => code is MqttClientConnectResultCode.NotAuthorized
-        or MqttClientConnectResultCode.BadUserNameOrPassword or MqttClientConnectResultCode.Banned
-        or MqttClientConnectResultCode.ClientIdentifierNotValid;
+    /// <summary>MQTTnet 5's exception carries no result, only a message naming the CONNACK code when there was one.</summary>
+    private static bool NamesRefusal(Exception e) =>
+        RefusalCodes.Any(code => e.Message.Contains(code.ToString(), StringComparison.Ordinal));
+
+    private static readonly MqttClientConnectResultCode[] RefusalCodes =
+    [
+        MqttClientConnectResultCode.NotAuthorized, MqttClientConnectResultCode.BadUserNameOrPassword,
+        MqttClientConnectResultCode.Banned, MqttClientConnectResultCode.ClientIdentifierNotValid,
+    ];
+
+    private static bool IsRefusal(MqttClientConnectResultCode code) => RefusalCodes.Contains(code);
 
     private sealed class Session : IBrokerSession
     {

@@ -356,6 +356,42 @@ fleetRun.SetAction(async (parse, ct) =>
 });
 root.Add(fleetRun);
 
+var ocspUrlOption = new Option<Uri>("--url") { Required = true, Description = "The OCSP responder (http://host:port/ocsp)" };
+var ocspCertOption = new Option<FileInfo>("--certificate") { Required = true, Description = "A certificate the responder knows (PEM); its issuer follows it in the file" };
+var ocspSecondsOption = new Option<int>("--seconds") { DefaultValueFactory = _ => 10, Description = "Seconds per phase" };
+var ocspBench = new Command("ocsp-bench",
+    "OCSP POSTs for one certificate: with a nonce and without on kept-alive connections, with a nonce on new connections; the control is the same POST to a path that answers 404 on the same port. Answers/second and server CPU per answer.")
+    { ocspUrlOption, ocspCertOption, concurrencyOption, ocspSecondsOption, cpuPidOption };
+ocspBench.SetAction(async (parse, ct) =>
+{
+    var pems = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+    pems.ImportFromPemFile(parse.GetValue(ocspCertOption)!.FullName);
+    if (pems.Count < 2)
+    {
+        Console.Error.WriteLine("error: --certificate must hold the certificate and then its issuer");
+        return 2;
+    }
+    var url = parse.GetValue(ocspUrlOption)!;
+    var bench = new OcspBenchmark(url, pems[1], pems[0].GetSerialNumber().Reverse().ToArray(), parse.GetValue(concurrencyOption),
+        new ProcessCpu(parse.GetValue(cpuPidOption)));
+    var duration = TimeSpan.FromSeconds(parse.GetValue(ocspSecondsOption));
+    var control = new Uri(url, "/no-such-path");
+    // Warm-up: JIT, connection pools, the responder's first use.
+    await bench.RunAsync(url, nonce: true, newConnections: false, TimeSpan.FromSeconds(2), ct);
+    foreach (var (name, target, nonce, fresh) in new[]
+             {
+                 ("control_404", control, true, false), ("nonce", url, true, false), ("no_nonce", url, false, false),
+                 ("nonce_new_connections", url, true, true), ("control_404_new_connections", control, true, true),
+             })
+    {
+        var r = await bench.RunAsync(target, nonce, fresh, duration, ct);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"phase={name} answers={r.Answers} failures={r.Failures} per_second={r.PerSecond:F0} server_cpu_ms_per_answer={r.CpuMsPerAnswer:F3}"));
+    }
+    return 0;
+});
+root.Add(ocspBench);
+
 var dbOption = new Option<string>("--db") { Required = true, Description = "PostgreSQL connection string of an empty database" };
 var planDevicesOption = new Option<int>("--devices") { DefaultValueFactory = _ => 1_000_000 };
 var hoursOption = new Option<double>("--hours") { DefaultValueFactory = _ => 24, Description = "Simulated hours of planner passes" };
