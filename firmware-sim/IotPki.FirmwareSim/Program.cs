@@ -356,7 +356,7 @@ fleetRun.SetAction(async (parse, ct) =>
 });
 root.Add(fleetRun);
 
-var ocspUrlOption = new Option<Uri>("--url") { Required = true, Description = "The OCSP responder (http://host:port/ocsp)" };
+var ocspUrlOption = new Option<string>("--url") { Required = true, Description = "The OCSP responder (http://host:port/ocsp)" };
 var ocspCertOption = new Option<FileInfo>("--certificate") { Required = true, Description = "A certificate the responder knows (PEM); its issuer follows it in the file" };
 var ocspSecondsOption = new Option<int>("--seconds") { DefaultValueFactory = _ => 10, Description = "Seconds per phase" };
 var ocspBench = new Command("ocsp-bench",
@@ -371,7 +371,11 @@ ocspBench.SetAction(async (parse, ct) =>
         Console.Error.WriteLine("error: --certificate must hold the certificate and then its issuer");
         return 2;
     }
-    var url = parse.GetValue(ocspUrlOption)!;
+    if (!Uri.TryCreate(parse.GetValue(ocspUrlOption), UriKind.Absolute, out var url))
+    {
+        Console.Error.WriteLine("error: --url must be an absolute URL");
+        return 2;
+    }
     var bench = new OcspBenchmark(url, pems[1], pems[0].GetSerialNumber().Reverse().ToArray(), parse.GetValue(concurrencyOption),
         new ProcessCpu(parse.GetValue(cpuPidOption)));
     var duration = TimeSpan.FromSeconds(parse.GetValue(ocspSecondsOption));

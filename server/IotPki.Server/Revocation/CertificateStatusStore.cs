@@ -1,24 +1,30 @@
 using IotPki.Pki;
-using IotPki.Server.Data;
 using IotPki.Server.Data.Entities;
-using Microsoft.EntityFrameworkCore;
+using Npgsql;
 
 namespace IotPki.Server.Revocation;
 
-/// <summary>The OCSP responder's view of the <c>certificates</c> table: one query per OCSP request.</summary>
-public sealed class CertificateStatusStore(IServiceScopeFactory scopes) : ICertificateStatusSource
+/// <summary>The OCSP responder's view of the <c>certificates</c> table: one indexed query per OCSP request, on a plain
+/// data source (through EF Core, building the query cost more than running it: a third of an answer's CPU).</summary>
+public sealed class CertificateStatusStore(NpgsqlDataSource database) : ICertificateStatusSource
 {
+    private const string Query = """
+        SELECT "Serial", "Status", coalesce("RevokedAt", "IssuedAt"), "RevocationReason" FROM certificates WHERE "Serial" = ANY(@serials)
+        """;
+
     public async Task<IReadOnlyList<KnownCertificate>> FindAsync(IReadOnlyCollection<string> serialsHex, CancellationToken ct)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<IotPkiDbContext>();
-        var rows = await db.Certificates.AsNoTracking()
-            .Where(c => serialsHex.Contains(c.Serial))
-            .Select(c => new { c.Serial, c.Status, c.RevokedAt, c.RevocationReason, c.IssuedAt })
-            .ToListAsync(ct);
-        return rows.Select(r => new KnownCertificate(r.Serial, r.Status == CertificateStatus.Revoked
-                ? new RevokedCertificate(r.Serial, r.RevokedAt ?? r.IssuedAt, r.RevocationReason)
-                : null))
-            .ToList();
+        await using var command = database.CreateCommand(Query);
+        command.Parameters.Add(new NpgsqlParameter<string[]>("serials", [.. serialsHex]));
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var found = new List<KnownCertificate>(serialsHex.Count);
+        while (await reader.ReadAsync(ct))
+        {
+            var serial = reader.GetString(0);
+            found.Add(new KnownCertificate(serial, reader.GetString(1) == CertificateStatus.Revoked
+                ? new RevokedCertificate(serial, reader.GetFieldValue<DateTimeOffset>(2), reader.IsDBNull(3) ? null : reader.GetInt32(3))
+                : null));
+        }
+        return found;
     }
 }
