@@ -6,7 +6,7 @@ namespace IotPki.Server.Revocation;
 
 /// <summary>The OCSP responder of this instance, created on first use once the issuing CA is loaded.</summary>
 public sealed partial class OcspService(
-    PkiState pki, CertificateStatusStore store, IOptions<RevocationOptions> options, RevocationMetrics metrics, TimeProvider clock, ILogger<OcspService> logger)
+    PkiState pki, CertificateStatusCache store, IOptions<RevocationOptions> options, RevocationMetrics metrics, TimeProvider clock, ILogger<OcspService> logger)
 {
     private OcspResponder? _responder;
 

@@ -1,4 +1,5 @@
 using IotPki.Pki;
+using IotPki.Server.Cluster;
 using IotPki.Server.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -20,6 +21,8 @@ public static class RevocationEndpoints
     {
         builder.Services.AddOptions<RevocationOptions>().BindConfiguration(RevocationOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<CertificateStatusStore>();
+        builder.Services.AddSingleton<CertificateStatusCache>();
+        builder.Services.AddSingleton<IClusterNoticeHandler>(services => services.GetRequiredService<CertificateStatusCache>());
         builder.Services.AddSingleton<CrlPublisher>();
         builder.Services.AddSingleton<RevocationMetrics>();
         builder.Services.AddSingleton<OcspService>();
