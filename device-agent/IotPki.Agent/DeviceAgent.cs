@@ -114,6 +114,13 @@ public sealed class DeviceAgent
             _logger.LogError("The broker refused certificate {Serial}: {Reason}; asking EST for a new certificate", current.Serial, e.Reason);
             return AgentState.Rotate;
         }
+        catch (BrokerClosedBeforeConnAckException e) when (!ct.IsCancellationRequested)
+        {
+            // Most likely refused (revoked, suspended): EST says so at once, rather than after five reconnects.
+            _logger.LogError("The broker closed the connection of certificate {Serial} before answering ({Error}); asking EST for a new certificate",
+                current.Serial, e.Message);
+            return AgentState.Rotate;
+        }
         catch (Exception e) when (IsTransient(e, ct))
         {
             var wait = _reconnect.Next();

@@ -23,3 +23,8 @@ public sealed class BrokerRefusedException(string reason) : Exception($"The brok
 {
     public string Reason { get; } = reason;
 }
+
+/// <summary>The broker closed the connection after the TLS handshake and before its CONNACK: a refusal (how our broker's
+/// reaches MQTTnet) or a connection lost on the way. Not a refusal of a new identity, which the broker may have accepted;
+/// for the identity in use, a reason to ask EST at once where it stands.</summary>
+public sealed class BrokerClosedBeforeConnAckException(string message, Exception inner) : IOException(message, inner);

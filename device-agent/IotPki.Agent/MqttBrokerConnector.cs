@@ -66,7 +66,7 @@ public sealed class MqttBrokerConnector(Endpoints brokers, TrustBundle trust, IL
                 // Any other failure to connect (the connection lost before CONNACK, a server going down) says nothing
                 // of the identity: the broker may even have accepted it. Treated as a refusal, a new certificate the
                 // server already holds as current would be thrown away, and the device left on a superseded one.
-                throw new IOException($"Connecting failed: {e.Message}", e);
+                throw new BrokerClosedBeforeConnAckException($"Connecting failed: {e.Message}", e);
             }
             if (result.ResultCode != MqttClientConnectResultCode.Success)
             {

@@ -37,6 +37,6 @@ public sealed class BrokerConnectorTests(ShortLivedServerFixture server) : IClas
         var error = await Assert.ThrowsAnyAsync<Exception>(() => connector.ConnectAsync(identity, CancellationToken.None));
 
         await dying;
-        Assert.IsNotType<BrokerRefusedException>(error);
+        Assert.IsType<BrokerClosedBeforeConnAckException>(error);
     }
 }
