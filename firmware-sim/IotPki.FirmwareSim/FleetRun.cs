@@ -25,6 +25,8 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
     public FleetEvents Events { get; } = new();
     public FaultLedger Faults { get; } = new();
 
+    private Task _killStep = Task.CompletedTask;
+
     public async Task RunAsync(IReadOnlyList<string> deviceIds, TimeSpan duration, TextWriter progress, CancellationToken ct)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -54,7 +56,7 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
         }
         if (_faults.Kill is { } kill)
         {
-            _sideTasks.Add(KillServerAsync(kill, started + duration * 0.35, stop.Token));
+            _killStep = KillServerAsync(kill, started + duration * 0.35, stop.Token);
         }
         // At the end, who is online is counted before the agents are stopped (stopping closes their sessions).
         var end = EndAsync(duration, stop, ct);
@@ -107,6 +109,8 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
         {
             // Stopped from outside: count what stands now.
         }
+        // A kill step still waiting for its devices is bounded by its own deadlines: its outcome is part of the run.
+        await _killStep;
         // Nobody locked out for good: every device that should be online is, at the end.
         var expected = _devices.Where(d => !d.Stolen && !d.Stopped).ToList();
         Faults.Count("online_at_end", expected.Count(d => d.Online));
@@ -307,18 +311,18 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
             if (_faults.Api is { } api)
             {
                 using var http = OperatorHttp(api);
-                var before = moved.ToDictionary(d => d, d => d.RotationsOnAsk);
+                var before = moved.ToDictionary(d => d, d => d.AsksReceived);
                 foreach (var device in moved)
                 {
                     using var response = await http.PostAsync($"api/v1/devices/{Uri.EscapeDataString(device.Id)}/renew", null, ct);
                     Faults.Count(response.IsSuccessStatusCode ? "server_kill.asks_sent" : $"server_kill.ask_failed_{(int)response.StatusCode}");
                 }
                 deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
-                while (DateTime.UtcNow < deadline && before.Any(p => p.Key.RotationsOnAsk == p.Value))
+                while (DateTime.UtcNow < deadline && before.Any(p => p.Key.AsksReceived == p.Value))
                 {
                     await Task.Delay(200, ct);
                 }
-                Faults.Count("server_kill.asks_answered", before.Count(p => p.Key.RotationsOnAsk > p.Value));
+                Faults.Count("server_kill.asks_received", before.Count(p => p.Key.AsksReceived > p.Value));
             }
             await kill.RestartAsync(ct);
             Faults.Count("server_kill.restarted");

@@ -24,11 +24,15 @@ public sealed class SimulatedDevice(string id, FleetFaults faults, FaultLedger l
     public volatile bool Online;
     public volatile bool Stopped;
     private int _rotationsOnAsk;
+    private int _asksReceived;
 
     /// <summary>The broker the agent uses now: its first one, until it moves on from one it cannot reach.</summary>
     public string? Broker { get; set; }
 
     public int RotationsOnAsk => Volatile.Read(ref _rotationsOnAsk);
+
+    /// <summary>Renew asks that reached the agent (one that lands mid-rotation is answered by that rotation).</summary>
+    public int AsksReceived => Volatile.Read(ref _asksReceived);
 
     /// <summary>Completes when the device first holds a broker session.</summary>
     public Task FirstConnect => _firstConnect.Task;
@@ -69,6 +73,10 @@ public sealed class SimulatedDevice(string id, FleetFaults faults, FaultLedger l
         else if (template.StartsWith("Broker {Broker} unreachable", StringComparison.Ordinal))
         {
             Broker = values.FirstOrDefault(v => v.Key == "Next").Value?.ToString();
+        }
+        else if (template.StartsWith("Renew command received on", StringComparison.Ordinal))
+        {
+            Interlocked.Increment(ref _asksReceived);
         }
         else if (template.StartsWith("Rotating certificate {Serial} on the server's renew command", StringComparison.Ordinal))
         {

@@ -93,7 +93,7 @@ public sealed class FleetFaultTests(FleetFaultTests.Fixture server) : IClassFixt
         Assert.True(f["network_drop.connections_cut"] >= 1, why);
         Assert.True(f["server_kill.injected"] == 1 && f["server_kill.restarted"] == 1, why);
         Assert.True(f["server_kill.devices"] >= 1 && f["server_kill.reconnected_elsewhere"] == f["server_kill.devices"], why);
-        Assert.True(f["server_kill.asks_sent"] == f["server_kill.devices"] && f["server_kill.asks_answered"] == f["server_kill.asks_sent"], why);
+        Assert.True(f["server_kill.asks_sent"] == f["server_kill.devices"] && f["server_kill.asks_received"] == f["server_kill.asks_sent"], why);
         Assert.True(f["expected_online"] >= Devices / 2 && f["online_at_end"] == f["expected_online"], why);
         Assert.DoesNotContain(run.Events.Errors.Keys, k => k.StartsWith("agent stopped", StringComparison.Ordinal));
         Assert.True(run.Events.Renewed >= 1, why);
