@@ -1,13 +1,17 @@
+using System.Security.Cryptography.X509Certificates;
 using IotPki.Identity;
 using IotPki.Pki;
+using IotPki.Pki.Keys;
 using IotPki.Server.Data;
 using IotPki.Server.Data.Entities;
 using Microsoft.EntityFrameworkCore;
 
 namespace IotPki.Server.Ca;
 
-/// <summary>Creates the service's CAs on first run and loads them afterwards, from PostgreSQL.</summary>
-public sealed class AuthorityStore(IotPkiDbContext db, TimeProvider clock)
+/// <summary>Creates the service's CAs on first run and loads them afterwards, from PostgreSQL. The database holds each
+/// CA's certificate and a reference to its key: the encrypted key itself, a <c>pkcs11:</c> URI, or (the root) a file
+/// kept off the database. A running server loads the issuing CA's key and only the root's certificate.</summary>
+public sealed class AuthorityStore(IotPkiDbContext db, TimeProvider clock, CaKeyStores keys, CaPassphraseSource passphrase)
 {
     // Serializes first-run creation across server instances that share one database.
     private const long CreationLockKey = 0x10_7B_0C_A0;
@@ -15,38 +19,41 @@ public sealed class AuthorityStore(IotPkiDbContext db, TimeProvider clock)
     public static readonly TimeSpan RootLifetime = TimeSpan.FromDays(3650);
     public static readonly TimeSpan IssuingLifetime = TimeSpan.FromDays(1825);
 
-    public async Task<(CertificateAuthority Root, CertificateAuthority Issuing)> LoadOrCreateAsync(string passphrase, CancellationToken ct)
+    public async Task<(X509Certificate2 Root, CertificateAuthority Issuing)> LoadOrCreateAsync(CancellationToken ct)
     {
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({CreationLockKey})", ct);
         var records = await db.Authorities.ToDictionaryAsync(a => a.Role, ct);
         var now = clock.GetUtcNow();
 
-        CertificateAuthority root, issuing;
+        X509Certificate2 root;
+        CertificateAuthority issuing;
         if (records.TryGetValue(AuthorityRole.Root, out var rootRecord))
         {
-            root = CertificateAuthority.Load(rootRecord.CertificatePem, rootRecord.EncryptedKeyPem, passphrase);
+            root = X509Certificate2.CreateFromPem(rootRecord.CertificatePem);
+            var issuingRecord = records.GetValueOrDefault(AuthorityRole.Issuing)
+                ?? throw new InvalidOperationException("The root CA exists but no issuing CA does: the database is damaged.");
+            issuing = CertificateAuthority.Load(issuingRecord.CertificatePem, keys.Open(issuingRecord.KeyReference));
         }
         else
         {
-            root = CertificateAuthority.CreateRoot("IotPki Root CA", RootLifetime, now);
-            Add(AuthorityRole.Root, root, passphrase, now);
-        }
-
-        if (records.TryGetValue(AuthorityRole.Issuing, out var issuingRecord))
-        {
-            issuing = CertificateAuthority.Load(issuingRecord.CertificatePem, issuingRecord.EncryptedKeyPem, passphrase);
-        }
-        else
-        {
-            issuing = CertificateAuthority.CreateSubordinate("IotPki Issuing CA", IssuingLifetime, now, root);
-            Add(AuthorityRole.Issuing, issuing, passphrase, now);
+            // First run: the root key is generated where it will stay (a file to move off this machine, or a token),
+            // signs the issuing CA, and is let go. No running server opens it again.
+            var rootKey = keys.Root.Generate("iotpki-root");
+            using var rootCa = CertificateAuthority.CreateRoot("IotPki Root CA", RootLifetime, now, rootKey.Key);
+            Add(AuthorityRole.Root, rootCa, rootKey.Reference, now);
+            var issuingKey = keys.Issuing.Generate("iotpki-issuing");
+            issuing = CertificateAuthority.CreateSubordinate("IotPki Issuing CA", IssuingLifetime, now, rootCa, issuingKey.Key);
+            Add(AuthorityRole.Issuing, issuing, issuingKey.Reference, now);
+            root = X509CertificateLoader.LoadCertificate(rootCa.Certificate.RawData);
         }
 
         if (!records.ContainsKey(AuthorityRole.DemoManufacturer))
         {
-            using var demo = CertificateAuthority.CreateRoot("IotPki Demo Manufacturer CA", RootLifetime, now);
-            Add(AuthorityRole.DemoManufacturer, demo, passphrase, now);
+            // The demo manufacturer stands in for a factory's own CA: its key is an ordinary database key.
+            var demoKey = new EncryptedPemKeyStore(passphrase.Get()).Generate("demo-manufacturer");
+            using var demo = CertificateAuthority.CreateRoot("IotPki Demo Manufacturer CA", RootLifetime, now, demoKey.Key);
+            Add(AuthorityRole.DemoManufacturer, demo, demoKey.Reference, now);
             if (!await db.Manufacturers.AnyAsync(m => m.Name == AuthorityRole.DemoManufacturerName, ct))
             {
                 db.Manufacturers.Add(Manufacturer.FromCa(
@@ -59,20 +66,21 @@ public sealed class AuthorityStore(IotPkiDbContext db, TimeProvider clock)
         return (root, issuing);
     }
 
-    public async Task<CertificateAuthority> LoadAsync(string role, string passphrase, CancellationToken ct)
+    /// <summary>A CA with its key, for the commands that sign with it (the demo manufacturer's bootstrap certificates).</summary>
+    public async Task<CertificateAuthority> LoadAsync(string role, CancellationToken ct)
     {
         var record = await db.Authorities.AsNoTracking().SingleOrDefaultAsync(a => a.Role == role, ct)
             ?? throw new InvalidOperationException($"The {role} CA does not exist yet: start the server once to initialize the PKI.");
-        return CertificateAuthority.Load(record.CertificatePem, record.EncryptedKeyPem, passphrase);
+        return CertificateAuthority.Load(record.CertificatePem, keys.Open(record.KeyReference));
     }
 
-    private void Add(string role, CertificateAuthority ca, string passphrase, DateTimeOffset now)
+    private void Add(string role, CertificateAuthority ca, string keyReference, DateTimeOffset now)
     {
         db.Authorities.Add(new AuthorityRecord
         {
             Role = role,
             CertificatePem = ca.CertificatePem,
-            EncryptedKeyPem = ca.ExportEncryptedKeyPem(passphrase),
+            KeyReference = keyReference,
             CreatedAt = now,
         });
         db.AuditEvents.Add(new AuditEvent
@@ -80,7 +88,7 @@ public sealed class AuthorityStore(IotPkiDbContext db, TimeProvider clock)
             At = now,
             Action = "ca.created",
             Actor = "system",
-            Detail = $"{role}: {ca.Certificate.Subject}",
+            Detail = $"{role}: {ca.Certificate.Subject}; key generated in the {CaKeyStores.KindOf(keyReference)} store",
         });
     }
 }

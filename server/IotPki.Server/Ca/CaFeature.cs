@@ -8,6 +8,8 @@ public static class CaFeature
     public static IServiceCollection AddCa(this IServiceCollection services)
     {
         services.AddSingleton<CaPassphraseSource>();
+        services.AddOptions<CaKeyOptions>().BindConfiguration(CaKeyOptions.Section);
+        services.AddSingleton<CaKeyStores>();
         services.AddSingleton<PkiState>();
         services.AddSingleton<PkiInitializer>();
         services.AddOptions<PkiOptions>().BindConfiguration(PkiOptions.Section).ValidateDataAnnotations().ValidateOnStart();

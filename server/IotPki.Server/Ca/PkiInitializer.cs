@@ -9,7 +9,7 @@ namespace IotPki.Server.Ca;
 /// <summary>Runs before the listeners open: applies migrations, loads (or on first run creates) the CAs,
 /// and makes sure this instance has a TLS certificate and a CA bundle on disk.</summary>
 public sealed partial class PkiInitializer(
-    IServiceScopeFactory scopes, PkiState state, IOptions<PkiOptions> options, CaPassphraseSource passphrase,
+    IServiceScopeFactory scopes, PkiState state, IOptions<PkiOptions> options, CaKeyStores keys, CaPassphraseSource passphrase,
     TimeProvider clock, ILogger<PkiInitializer> logger)
 {
     public async Task InitializeAsync(CancellationToken ct)
@@ -19,8 +19,7 @@ public sealed partial class PkiInitializer(
         var db = scope.ServiceProvider.GetRequiredService<IotPkiDbContext>();
         await db.Database.MigrateAsync(ct);
 
-        var (root, issuing) = await new AuthorityStore(db, clock).LoadOrCreateAsync(passphrase.Get(), ct);
-        root.Key.Dispose(); // the root key is only needed to create the issuing CA
+        var (root, issuing) = await new AuthorityStore(db, clock, keys, passphrase).LoadOrCreateAsync(ct);
 
         var baseUrl = o.PublicBaseUrl.TrimEnd('/');
         var endpoints = new PkiEndpoints(new Uri($"{baseUrl}/crl/issuing.crl"), new Uri($"{baseUrl}/ocsp"), o.TrustDomain);
@@ -32,9 +31,9 @@ public sealed partial class PkiInitializer(
         {
             LogServerCertificateIssued(logger, issued.SerialHex);
         }
-        ServerTlsCertificate.WriteCaBundle(o, root.Certificate, issuing.Certificate);
+        ServerTlsCertificate.WriteCaBundle(o, root, issuing.Certificate);
         state.ServerTls.Context = ServerTlsCertificate.CreateContext(tlsCertificate, issuing.Certificate);
-        state.Load(root.Certificate, issuer);
+        state.Load(root, issuer);
         LogReady(logger, issuing.Certificate.Subject, Path.GetFullPath(Path.Combine(o.DataDirectory, ServerTlsCertificate.CaBundleFile)));
     }
 

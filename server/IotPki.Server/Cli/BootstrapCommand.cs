@@ -29,9 +29,8 @@ public static class BootstrapCommand
             using var host = CliHost.Build();
             await host.Services.GetRequiredService<PkiInitializer>().InitializeAsync(ct);
             await using var scope = host.Services.CreateAsyncScope();
-            var passphrase = host.Services.GetRequiredService<CaPassphraseSource>().Get();
             var store = ActivatorUtilities.CreateInstance<AuthorityStore>(scope.ServiceProvider);
-            using var ca = await store.LoadAsync(AuthorityRole.DemoManufacturer, passphrase, ct);
+            using var ca = await store.LoadAsync(AuthorityRole.DemoManufacturer, ct);
 
             using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
             var now = DateTimeOffset.UtcNow;

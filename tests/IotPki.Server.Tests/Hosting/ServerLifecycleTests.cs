@@ -29,10 +29,20 @@ public sealed class ServerLifecycleTests(ServerFixture server) : IClassFixture<S
     }
 
     [Fact]
-    public async Task CA_keys_are_stored_encrypted()
+    public async Task The_issuing_key_is_stored_encrypted_and_the_root_key_is_an_offline_file_not_in_the_database()
     {
-        var pem = await server.Database.ScalarAsync<string>("SELECT \"EncryptedKeyPem\" FROM authorities WHERE \"Role\" = 'issuing'");
-        Assert.StartsWith("-----BEGIN ENCRYPTED PRIVATE KEY-----", pem);
+        var issuing = await server.Database.ScalarAsync<string>("SELECT \"KeyReference\" FROM authorities WHERE \"Role\" = 'issuing'");
+        var root = await server.Database.ScalarAsync<string>("SELECT \"KeyReference\" FROM authorities WHERE \"Role\" = 'root'");
+
+        Assert.StartsWith("-----BEGIN ENCRYPTED PRIVATE KEY-----", issuing);
+        Assert.StartsWith("file:", root);
+        var rootFile = root["file:".Length..];
+        Assert.StartsWith(Path.Combine(server.DataDirectory, "offline-root") + "/", rootFile);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(rootFile));
+        Assert.StartsWith("-----BEGIN ENCRYPTED PRIVATE KEY-----", await File.ReadAllTextAsync(rootFile));
+        using var rootKey = IotPki.Pki.EncryptedKeyPem.Import(await File.ReadAllTextAsync(rootFile), ServerFixture.Passphrase);
+        using var rootPublic = System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions.GetECDsaPublicKey(server.Pki.Root)!;
+        Assert.Equal(rootPublic.ExportSubjectPublicKeyInfo(), rootKey.ExportSubjectPublicKeyInfo());
     }
 
     [Fact]

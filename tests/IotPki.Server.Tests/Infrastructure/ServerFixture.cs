@@ -52,7 +52,7 @@ public class ServerFixture : IAsyncLifetime
         HttpBase = listeners.Uri(IotPki.Server.Revocation.RevocationListener.Name, "http");
         await using var scope = Services.CreateAsyncScope();
         DemoManufacturer = await ActivatorUtilities.CreateInstance<AuthorityStore>(scope.ServiceProvider)
-            .LoadAsync(AuthorityRole.DemoManufacturer, Passphrase, CancellationToken.None);
+            .LoadAsync(AuthorityRole.DemoManufacturer, CancellationToken.None);
     }
 
     /// <summary>Starts one more server instance on the same database (several instances share PostgreSQL);
@@ -63,6 +63,7 @@ public class ServerFixture : IAsyncLifetime
         {
             ["ConnectionStrings:IotPki"] = Database.ConnectionString,
             ["Ca:Passphrase"] = Passphrase,
+            ["Ca:OfflineRootDirectory"] = Path.Combine(DataDirectory, "offline-root"),
             ["Pki:DataDirectory"] = Path.Combine(dataDirectory ?? DataDirectory, "pki"),
             ["Est:Port"] = "0",
             ["Est:BindAddress"] = "127.0.0.1",

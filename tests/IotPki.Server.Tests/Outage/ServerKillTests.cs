@@ -26,6 +26,7 @@ public sealed class ServerKillTests : IAsyncLifetime
         {
             ["ConnectionStrings__IotPki"] = _database.ConnectionString,
             ["Ca__Passphrase"] = ServerFixture.Passphrase,
+            ["Ca__OfflineRootDirectory"] = Path.Combine(_directory, "offline-root"),
             ["Pki__DataDirectory"] = Path.Combine(_directory, "pki"),
             ["Est__Port"] = _estPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Est__BindAddress"] = "127.0.0.1",

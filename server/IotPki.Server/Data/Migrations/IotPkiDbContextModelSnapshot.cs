@@ -75,7 +75,7 @@ namespace IotPki.Server.Data.Migrations
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone");
 
-                    b.Property<string>("EncryptedKeyPem")
+                    b.Property<string>("KeyReference")
                         .IsRequired()
                         .HasColumnType("text");
 
