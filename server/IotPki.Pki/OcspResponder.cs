@@ -10,7 +10,7 @@ using BcCertificateStatus = Org.BouncyCastle.Ocsp.CertificateStatus;
 
 namespace IotPki.Pki;
 
-/// <summary>An RFC 6960 OCSP responder for the issuing CA. Answers good, revoked (time and reason) or unknown per
+/// <summary>An RFC 6960 OCSP responder for the issuing CAs. Answers good, revoked (time and reason) or unknown per
 /// CertID, echoes the nonce, and signs with the issuing CA's own key (responder id by key hash). Bad requests get a
 /// <c>malformedRequest</c> response, never an exception.</summary>
 public sealed class OcspResponder
@@ -23,31 +23,54 @@ public sealed class OcspResponder
     private readonly ICertificateStatusSource _source;
     private readonly TimeProvider _clock;
     private readonly TimeSpan _validity;
-    private readonly BcCertificate _issuer;
-    private readonly BcCertificate[] _chain;
-    private readonly RespID _responderId;
-    private readonly EcdsaSignatureFactory _signer;
-    private readonly Dictionary<string, (byte[] NameHash, byte[] KeyHash)> _issuerHashes;
+    private readonly IssuerSigner[] _issuers;
+
+    /// <summary>An issuing CA as a responder: it signs answers about the certificates it issued (RFC 6960 §2.2).</summary>
+    private sealed class IssuerSigner
+    {
+        public BcCertificate[] Chain { get; }
+        public RespID ResponderId { get; }
+        public EcdsaSignatureFactory Signer { get; }
+        private readonly Dictionary<string, (byte[] NameHash, byte[] KeyHash)> _hashes;
+
+        public IssuerSigner(CertificateAuthority ca)
+        {
+            var issuer = new BcCertificate(ca.Certificate.RawData);
+            Chain = [issuer];
+            ResponderId = new RespID(issuer.GetPublicKey());
+            Signer = new EcdsaSignatureFactory(ca.Key);
+            var name = issuer.SubjectDN.GetEncoded(Asn1Encodable.Der);
+            var key = issuer.CertificateStructure.SubjectPublicKeyInfo.PublicKey.GetBytes();
+            _hashes = new()
+            {
+                [OiwObjectIdentifiers.IdSha1.Id] = (SHA1.HashData(name), SHA1.HashData(key)),
+                [NistObjectIdentifiers.IdSha256.Id] = (SHA256.HashData(name), SHA256.HashData(key)),
+                [NistObjectIdentifiers.IdSha384.Id] = (SHA384.HashData(name), SHA384.HashData(key)),
+                [NistObjectIdentifiers.IdSha512.Id] = (SHA512.HashData(name), SHA512.HashData(key)),
+            };
+        }
+
+        public bool Issued(CertificateID id) =>
+            _hashes.TryGetValue(id.HashAlgOid, out var hashes)
+            && hashes.NameHash.AsSpan().SequenceEqual(id.GetIssuerNameHash())
+            && hashes.KeyHash.AsSpan().SequenceEqual(id.GetIssuerKeyHash());
+    }
 
     public OcspResponder(CertificateAuthority issuingCa, ICertificateStatusSource source, TimeProvider clock, TimeSpan validity)
+        : this([issuingCa], source, clock, validity)
+    {
+    }
+
+    /// <summary>A responder for several issuing CAs (a rollover's overlap): each answer is signed by the CA the request's
+    /// CertIDs name; the first CA signs when they name none of ours.</summary>
+    public OcspResponder(IReadOnlyList<CertificateAuthority> issuingCas, ICertificateStatusSource source, TimeProvider clock, TimeSpan validity)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(validity, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfZero(issuingCas.Count);
         _source = source;
         _clock = clock;
         _validity = validity;
-        _issuer = new BcCertificate(issuingCa.Certificate.RawData);
-        _chain = [_issuer];
-        _responderId = new RespID(_issuer.GetPublicKey());
-        _signer = new EcdsaSignatureFactory(issuingCa.Key);
-        var name = _issuer.SubjectDN.GetEncoded(Asn1Encodable.Der);
-        var key = _issuer.CertificateStructure.SubjectPublicKeyInfo.PublicKey.GetBytes();
-        _issuerHashes = new()
-        {
-            [OiwObjectIdentifiers.IdSha1.Id] = (SHA1.HashData(name), SHA1.HashData(key)),
-            [NistObjectIdentifiers.IdSha256.Id] = (SHA256.HashData(name), SHA256.HashData(key)),
-            [NistObjectIdentifiers.IdSha384.Id] = (SHA384.HashData(name), SHA384.HashData(key)),
-            [NistObjectIdentifiers.IdSha512.Id] = (SHA512.HashData(name), SHA512.HashData(key)),
-        };
+        _issuers = [.. issuingCas.Select(ca => new IssuerSigner(ca))];
     }
 
     /// <summary>The DER <c>OCSPResponse</c> with status <c>malformedRequest</c> (RFC 6960 §4.2.1).</summary>
@@ -65,7 +88,9 @@ public sealed class OcspResponder
         }
         var (ids, nonce) = parsed.Value;
 
-        var ours = ids.Where(IsOurs).Select(id => SerialHex(id)).Distinct().ToList();
+        // One response has one signer: the CA the first of our CertIDs names; CertIDs of another CA are unknown to it.
+        var signer = ids.Select(id => _issuers.FirstOrDefault(i => i.Issued(id))).FirstOrDefault(i => i is not null) ?? _issuers[0];
+        var ours = ids.Where(signer.Issued).Select(id => SerialHex(id)).Distinct().ToList();
         var known = ours.Count == 0
             ? new Dictionary<string, KnownCertificate>()
             : (await _source.FindAsync(ours, ct)).ToDictionary(k => k.SerialHex);
@@ -73,14 +98,14 @@ public sealed class OcspResponder
         var now = _clock.GetUtcNow();
         var thisUpdate = new DateTime(now.UtcTicks - now.UtcTicks % TimeSpan.TicksPerSecond, DateTimeKind.Utc);
         var nextUpdate = thisUpdate + _validity;
-        var generator = new BasicOcspRespGenerator(_responderId);
+        var generator = new BasicOcspRespGenerator(signer.ResponderId);
         var statuses = new List<(string Serial, string Status)>(ids.Count);
         foreach (var id in ids)
         {
             var serial = SerialHex(id);
             BcCertificateStatus? status;
             string label;
-            if (!IsOurs(id) || !known.TryGetValue(serial, out var certificate))
+            if (!signer.Issued(id) || !known.TryGetValue(serial, out var certificate))
             {
                 status = new UnknownStatus();
                 label = "unknown";
@@ -106,7 +131,7 @@ public sealed class OcspResponder
             extensions.AddExtension(OcspObjectIdentifiers.PkixOcspNonce, false, nonce);
             generator.SetResponseExtensions(extensions.Generate());
         }
-        var basic = generator.Generate(_signer, _chain, thisUpdate);
+        var basic = generator.Generate(signer.Signer, signer.Chain, thisUpdate);
         CaSignatures.Signed("ocsp");
         var der = new OCSPRespGenerator().Generate(OCSPRespGenerator.Successful, basic).GetEncoded();
         return new OcspAnswer(der, OcspOutcome.Successful, statuses);
@@ -165,11 +190,6 @@ public sealed class OcspResponder
             return extnValue.Length;
         }
     }
-
-    private bool IsOurs(CertificateID id) =>
-        _issuerHashes.TryGetValue(id.HashAlgOid, out var hashes)
-        && hashes.NameHash.AsSpan().SequenceEqual(id.GetIssuerNameHash())
-        && hashes.KeyHash.AsSpan().SequenceEqual(id.GetIssuerKeyHash());
 
     private static string SerialHex(CertificateID id) =>
         id.SerialNumber.SignValue <= 0 ? "-" : Convert.ToHexStringLower(id.SerialNumber.ToByteArrayUnsigned());

@@ -34,4 +34,6 @@ public sealed class EncryptedFileKeyStore(string directory, string passphrase) :
         }
         return EncryptedKeyPem.Import(File.ReadAllText(path), passphrase);
     }
+
+    public void Destroy(string reference) => File.Delete(reference[Scheme.Length..]);
 }

@@ -19,4 +19,9 @@ public sealed class EncryptedPemKeyStore(string passphrase) : ICaKeyStore
     public bool Recognizes(string reference) => reference.StartsWith(PemHeader, StringComparison.Ordinal);
 
     public ECDsa Open(string reference) => EncryptedKeyPem.Import(reference, passphrase);
+
+    public void Destroy(string reference)
+    {
+        // The reference is the key: the row that held it is overwritten by the caller.
+    }
 }

@@ -17,6 +17,10 @@ public interface ICaKeyStore
 
     /// <summary>The signing key <paramref name="reference"/> names (the caller disposes it).</summary>
     ECDsa Open(string reference);
+
+    /// <summary>Destroys the key for good (a retired CA's): after this nothing can sign with it. The caller forgets the
+    /// reference too; for the database store that is all destruction takes.</summary>
+    void Destroy(string reference);
 }
 
 /// <summary>A CA key and the reference kept beside its certificate to open it again (never the key itself in clear).</summary>

@@ -65,6 +65,20 @@ public sealed class Pkcs11KeyStore(Pkcs11Token token) : ICaKeyStore
         });
     }
 
+    public void Destroy(string reference)
+    {
+        var uri = Pkcs11Uri.Parse(reference);
+        var attributes = token.Factories.ObjectAttributeFactory;
+        token.WithSession(session =>
+        {
+            foreach (var handle in session.FindAllObjects([attributes.Create(CKA.CKA_ID, uri.Id)]))
+            {
+                session.DestroyObject(handle);
+            }
+            return 0;
+        });
+    }
+
     private IObjectHandle FindOne(ISession session, CKO objectClass, Pkcs11Uri uri)
     {
         var attributes = token.Factories.ObjectAttributeFactory;

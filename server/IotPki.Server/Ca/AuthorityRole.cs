@@ -6,4 +6,10 @@ public static class AuthorityRole
     public const string Issuing = "issuing";
     public const string DemoManufacturer = "demo-manufacturer";
     public const string DemoManufacturerName = "demo";
+
+    /// <summary>The first issuing CA is <c>issuing</c>; each one a rollover makes is <c>issuing-</c> and the first 16 hex
+    /// digits of its subject key identifier.</summary>
+    public static bool IsIssuing(string role) => role == Issuing || role.StartsWith(Issuing + "-", StringComparison.Ordinal);
+
+    public static string IssuingRoleFor(string subjectKeyId) => $"{Issuing}-{subjectKeyId[..16]}";
 }

@@ -14,12 +14,15 @@ namespace IotPki.Server.Ca;
 public sealed class AuthorityStore(IotPkiDbContext db, TimeProvider clock, CaKeyStores keys, CaPassphraseSource passphrase)
 {
     // Serializes first-run creation across server instances that share one database.
-    private const long CreationLockKey = 0x10_7B_0C_A0;
+    internal const long CreationLockKey = 0x10_7B_0C_A0;
 
     public static readonly TimeSpan RootLifetime = TimeSpan.FromDays(3650);
     public static readonly TimeSpan IssuingLifetime = TimeSpan.FromDays(1825);
 
-    public async Task<(X509Certificate2 Root, CertificateAuthority Issuing)> LoadOrCreateAsync(CancellationToken ct)
+    /// <summary>An issuing CA as loaded: its name (role), its certificate and key, and whether it is the one that signs.</summary>
+    public sealed record LoadedIssuing(string Name, CertificateAuthority Ca, bool Active);
+
+    public async Task<(X509Certificate2 Root, List<LoadedIssuing> Issuing)> LoadOrCreateAsync(CancellationToken ct)
     {
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({CreationLockKey})", ct);
@@ -27,13 +30,11 @@ public sealed class AuthorityStore(IotPkiDbContext db, TimeProvider clock, CaKey
         var now = clock.GetUtcNow();
 
         X509Certificate2 root;
-        CertificateAuthority issuing;
+        List<LoadedIssuing> issuing;
         if (records.TryGetValue(AuthorityRole.Root, out var rootRecord))
         {
             root = X509Certificate2.CreateFromPem(rootRecord.CertificatePem);
-            var issuingRecord = records.GetValueOrDefault(AuthorityRole.Issuing)
-                ?? throw new InvalidOperationException("The root CA exists but no issuing CA does: the database is damaged.");
-            issuing = CertificateAuthority.Load(issuingRecord.CertificatePem, keys.Open(issuingRecord.KeyReference));
+            issuing = LoadIssuing(records.Values);
         }
         else
         {
@@ -43,9 +44,10 @@ public sealed class AuthorityStore(IotPkiDbContext db, TimeProvider clock, CaKey
             using var rootCa = CertificateAuthority.CreateRoot("IotPki Root CA", RootLifetime, now, rootKey.Key);
             Add(AuthorityRole.Root, rootCa, rootKey.Reference, now);
             var issuingKey = keys.Issuing.Generate("iotpki-issuing");
-            issuing = CertificateAuthority.CreateSubordinate("IotPki Issuing CA", IssuingLifetime, now, rootCa, issuingKey.Key);
-            Add(AuthorityRole.Issuing, issuing, issuingKey.Reference, now);
+            var first = CertificateAuthority.CreateSubordinate("IotPki Issuing CA", IssuingLifetime, now, rootCa, issuingKey.Key);
+            Add(AuthorityRole.Issuing, first, issuingKey.Reference, now).Active = true;
             root = X509CertificateLoader.LoadCertificate(rootCa.Certificate.RawData);
+            issuing = [new LoadedIssuing(AuthorityRole.Issuing, first, Active: true)];
         }
 
         if (!records.ContainsKey(AuthorityRole.DemoManufacturer))
@@ -66,6 +68,19 @@ public sealed class AuthorityStore(IotPkiDbContext db, TimeProvider clock, CaKey
         return (root, issuing);
     }
 
+    /// <summary>The issuing CAs not retired, each with its key from its store.</summary>
+    public async Task<List<LoadedIssuing>> LoadIssuingAsync(CancellationToken ct) =>
+        LoadIssuing(await db.Authorities.AsNoTracking().ToListAsync(ct));
+
+    private List<LoadedIssuing> LoadIssuing(IEnumerable<AuthorityRecord> records)
+    {
+        var issuing = records.Where(r => AuthorityRole.IsIssuing(r.Role) && r.RetiredAt is null)
+            .Select(r => new LoadedIssuing(r.Role, CertificateAuthority.Load(r.CertificatePem, keys.Open(r.KeyReference)), r.Active))
+            .ToList();
+        return issuing.Count(i => i.Active) == 1 ? issuing
+            : throw new InvalidOperationException($"{issuing.Count(i => i.Active)} issuing CAs are marked active; exactly one must be: the authorities table is damaged.");
+    }
+
     /// <summary>A CA with its key, for the commands that sign with it (the demo manufacturer's bootstrap certificates).</summary>
     public async Task<CertificateAuthority> LoadAsync(string role, CancellationToken ct)
     {
@@ -74,15 +89,16 @@ public sealed class AuthorityStore(IotPkiDbContext db, TimeProvider clock, CaKey
         return CertificateAuthority.Load(record.CertificatePem, keys.Open(record.KeyReference));
     }
 
-    private void Add(string role, CertificateAuthority ca, string keyReference, DateTimeOffset now)
+    private AuthorityRecord Add(string role, CertificateAuthority ca, string keyReference, DateTimeOffset now)
     {
-        db.Authorities.Add(new AuthorityRecord
+        var record = new AuthorityRecord
         {
             Role = role,
             CertificatePem = ca.CertificatePem,
             KeyReference = keyReference,
             CreatedAt = now,
-        });
+        };
+        db.Authorities.Add(record);
         db.AuditEvents.Add(new AuditEvent
         {
             At = now,
@@ -90,5 +106,6 @@ public sealed class AuthorityStore(IotPkiDbContext db, TimeProvider clock, CaKey
             Actor = "system",
             Detail = $"{role}: {ca.Certificate.Subject}; key generated in the {CaKeyStores.KindOf(keyReference)} store",
         });
+        return record;
     }
 }

@@ -24,16 +24,21 @@ public sealed class CaKeyStores(IOptions<CaKeyOptions> options, CaPassphraseSour
         : new EncryptedFileKeyStore(O.OfflineRootDirectory, passphrase.Get());
 
     /// <summary>The signing key a stored reference names, from whichever store holds it.</summary>
-    public ECDsa Open(string reference)
+    public ECDsa Open(string reference) => StoreOf(reference).Open(reference);
+
+    /// <summary>Destroys the key a stored reference names, in whichever store holds it.</summary>
+    public void Destroy(string reference) => StoreOf(reference).Destroy(reference);
+
+    private ICaKeyStore StoreOf(string reference)
     {
         if (reference.StartsWith(Pkcs11Uri.Scheme, StringComparison.Ordinal))
         {
-            return new Pkcs11KeyStore(Token(Pkcs11Uri.Parse(reference).Token)).Open(reference);
+            return new Pkcs11KeyStore(Token(Pkcs11Uri.Parse(reference).Token));
         }
         ICaKeyStore store = reference.StartsWith(EncryptedFileKeyStore.Scheme, StringComparison.Ordinal)
             ? new EncryptedFileKeyStore(O.OfflineRootDirectory, passphrase.Get())
             : new EncryptedPemKeyStore(passphrase.Get());
-        return store.Recognizes(reference) ? store.Open(reference)
+        return store.Recognizes(reference) ? store
             : throw new CryptographicException("The stored CA key reference is not one this server knows.");
     }
 

@@ -1,45 +1,74 @@
 using IotPki.Pki;
 using IotPki.Server.Data;
-using IotPki.Server.Data.Entities;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace IotPki.Server.Ca;
 
 /// <summary>Runs before the listeners open: applies migrations, loads (or on first run creates) the CAs,
-/// and makes sure this instance has a TLS certificate and a CA bundle on disk.</summary>
+/// and makes sure this instance has a TLS certificate and a CA bundle on disk. Runs again (without migrations) when
+/// an issuing-CA rollover or retirement changes the CAs.</summary>
 public sealed partial class PkiInitializer(
     IServiceScopeFactory scopes, PkiState state, IOptions<PkiOptions> options, CaKeyStores keys, CaPassphraseSource passphrase,
     TimeProvider clock, ILogger<PkiInitializer> logger)
 {
+    private readonly SemaphoreSlim _loading = new(1, 1);
+
     public async Task InitializeAsync(CancellationToken ct)
     {
-        var o = options.Value;
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<IotPkiDbContext>();
         await db.Database.MigrateAsync(ct);
-
         var (root, issuing) = await new AuthorityStore(db, clock, keys, passphrase).LoadOrCreateAsync(ct);
+        await LoadAsync(db, root, issuing, ct);
+    }
 
-        var baseUrl = o.PublicBaseUrl.TrimEnd('/');
-        var endpoints = new PkiEndpoints(new Uri($"{baseUrl}/crl/issuing.crl"), new Uri($"{baseUrl}/ocsp"), o.TrustDomain);
-        var issuer = new CertificateIssuer(issuing, endpoints, clock);
-
-        Directory.CreateDirectory(o.DataDirectory);
-        var (tlsCertificate, issued) = await ServerTlsCertificate.EnsureAsync(db, o, issuer, clock, ct);
-        if (issued is not null)
+    /// <summary>Loads the issuing CAs again, after another process rolled over or retired one.</summary>
+    public async Task ReloadAsync(CancellationToken ct)
+    {
+        if (!state.IsReady)
         {
-            LogServerCertificateIssued(logger, issued.SerialHex);
+            return; // not loaded yet (starting, or a CLI command): the first load reads the current CAs anyway
         }
-        ServerTlsCertificate.WriteCaBundle(o, root, issuing.Certificate);
-        state.ServerTls.Context = ServerTlsCertificate.CreateContext(tlsCertificate, issuing.Certificate);
-        state.Load(root, issuer);
-        LogReady(logger, issuing.Certificate.Subject, Path.GetFullPath(Path.Combine(o.DataDirectory, ServerTlsCertificate.CaBundleFile)));
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<IotPkiDbContext>();
+        var issuing = await new AuthorityStore(db, clock, keys, passphrase).LoadIssuingAsync(ct);
+        await LoadAsync(db, state.Root, issuing, ct);
+    }
+
+    private async Task LoadAsync(IotPkiDbContext db, System.Security.Cryptography.X509Certificates.X509Certificate2 root,
+        List<AuthorityStore.LoadedIssuing> issuing, CancellationToken ct)
+    {
+        await _loading.WaitAsync(ct);
+        try
+        {
+            var o = options.Value;
+            var baseUrl = o.PublicBaseUrl.TrimEnd('/');
+            var authorities = issuing.Select(i => new IssuingAuthority(i.Name,
+                new CertificateIssuer(i.Ca, new PkiEndpoints(new Uri($"{baseUrl}/crl/{i.Name}.crl"), new Uri($"{baseUrl}/ocsp"), o.TrustDomain), clock),
+                i.Active)).ToList();
+            var active = authorities.Single(a => a.Active);
+
+            Directory.CreateDirectory(o.DataDirectory);
+            var (tlsCertificate, issued) = await ServerTlsCertificate.EnsureAsync(db, o, active.Issuer, clock, ct);
+            if (issued is not null)
+            {
+                LogServerCertificateIssued(logger, issued.SerialHex);
+            }
+            ServerTlsCertificate.WriteCaBundle(o, root, authorities.OrderByDescending(a => a.Active).Select(a => a.Ca.Certificate));
+            state.ServerTls.Context = ServerTlsCertificate.CreateContext(tlsCertificate, active.Ca.Certificate);
+            state.Load(root, authorities);
+            LogReady(logger, active.Ca.Certificate.Subject, authorities.Count, Path.GetFullPath(Path.Combine(o.DataDirectory, ServerTlsCertificate.CaBundleFile)));
+        }
+        finally
+        {
+            _loading.Release();
+        }
     }
 
     [LoggerMessage(LogLevel.Information, "Issued server TLS certificate {Serial}")]
     private static partial void LogServerCertificateIssued(ILogger logger, string serial);
 
-    [LoggerMessage(LogLevel.Information, "PKI ready: issuing CA {Subject}, CA bundle at {Bundle}")]
-    private static partial void LogReady(ILogger logger, string subject, string bundle);
+    [LoggerMessage(LogLevel.Information, "PKI ready: issuing CA {Subject} ({Count} issuing CAs published), CA bundle at {Bundle}")]
+    private static partial void LogReady(ILogger logger, string subject, int count, string bundle);
 }

@@ -20,6 +20,9 @@ public sealed class PkiOptions
     /// <summary>How often a running instance checks whether its TLS certificate is due for renewal.</summary>
     public TimeSpan ServerTlsCheckInterval { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>How often a running instance looks for an earlier issuing CA whose certificates have all expired.</summary>
+    public TimeSpan CaRetirementCheckInterval { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>Where this instance writes its TLS key and certificate and the CA bundle (ca.pem).</summary>
     [Required]
     public string DataDirectory { get; set; } = ".data/pki";

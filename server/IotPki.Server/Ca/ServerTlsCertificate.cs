@@ -52,9 +52,10 @@ public static class ServerTlsCertificate
         return (issued.Certificate.CopyWithPrivateKey(key), issued);
     }
 
-    public static void WriteCaBundle(PkiOptions options, X509Certificate2 root, X509Certificate2 issuing) =>
+    /// <summary>ca.pem: the root, then every issuing CA in use (two during a rollover's overlap).</summary>
+    public static void WriteCaBundle(PkiOptions options, X509Certificate2 root, IEnumerable<X509Certificate2> issuing) =>
         AtomicFile.WriteText(Path.Combine(options.DataDirectory, CaBundleFile),
-            root.ExportCertificatePem() + "\n" + issuing.ExportCertificatePem() + "\n", secret: false);
+            string.Concat(new[] { root }.Concat(issuing).Select(c => c.ExportCertificatePem() + "\n")), secret: false);
 
     public static SslStreamCertificateContext CreateContext(X509Certificate2 certificate, X509Certificate2 issuing) =>
         SslStreamCertificateContext.Create(certificate, [issuing], offline: true);

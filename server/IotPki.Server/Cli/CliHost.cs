@@ -1,4 +1,5 @@
 using IotPki.Server.Ca;
+using IotPki.Server.Cluster;
 using IotPki.Server.Data;
 using IotPki.Server.Fleet;
 using IotPki.Server.Operators;
@@ -18,6 +19,7 @@ public static class CliHost
             ["Logging:LogLevel:Microsoft.EntityFrameworkCore.Database.Command"] = "None",
         });
         builder.Services.AddData(builder.Configuration);
+        builder.Services.AddCluster();
         builder.Services.AddCa();
         builder.Services.AddFleet();
         builder.Services.AddOperatorCertificates();

@@ -5,7 +5,7 @@ namespace IotPki.Server.Cli;
 /// <summary>Operator subcommands of the server binary; anything else starts the server.</summary>
 public static class ServerCommandLine
 {
-    private static readonly HashSet<string> Names = ["init", "manufacturer", "device", "bootstrap", "operator", "service", "health", "--help", "-h", "help"];
+    private static readonly HashSet<string> Names = ["init", "manufacturer", "device", "bootstrap", "operator", "service", "health", "ca", "--help", "-h", "help"];
 
     public static bool IsSubcommand(string[] args) => args.Length > 0 && Names.Contains(args[0]);
 
@@ -19,6 +19,7 @@ public static class ServerCommandLine
         root.Add(OperatorCommand.Create(IotPki.Identity.CertificateKind.Operator));
         root.Add(OperatorCommand.Create(IotPki.Identity.CertificateKind.Service));
         root.Add(HealthCommand.Create());
+        root.Add(CaCommands.Create());
         return root;
     }
 

@@ -20,7 +20,7 @@ public sealed class ReenrollmentGate(IotPkiDbContext db, PkiState pki, TimeProvi
             return Refuse("not_operational_certificate",
                 "simplereenroll needs the device's current operational certificate; a bootstrap certificate is accepted only by simpleenroll.");
         }
-        var verdict = ChainValidator.Validate(current, pki.Root, [pki.Issuing], clock.GetUtcNow());
+        var verdict = ChainValidator.Validate(current, pki.Root, pki.IssuingCertificates, clock.GetUtcNow());
         if (verdict == ChainVerdict.Expired)
         {
             return Refuse("certificate_expired", $"The operational certificate expired on {current.NotAfter.ToUniversalTime():u}: enroll again with the bootstrap certificate.");

@@ -26,6 +26,7 @@ public static class IotPkiServer
         builder.Services.AddData(builder.Configuration);
         builder.Services.AddCa();
         builder.Services.AddHostedService<ServerTlsRenewal>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<IssuingCaRetirement>());
         builder.Services.AddCluster();
         builder.Services.AddDevices();
         builder.Services.AddOperatorCertificates();

@@ -38,7 +38,7 @@ public sealed class OperatorAuthenticationHandler(
         {
             return Fail("not_an_operator_certificate", "The client certificate is not an operator certificate of this service (a bootstrap certificate?).");
         }
-        var verdict = ChainValidator.Validate(certificate, pki.Root, [pki.Issuing], clock.GetUtcNow());
+        var verdict = ChainValidator.Validate(certificate, pki.Root, pki.IssuingCertificates, clock.GetUtcNow());
         if (verdict != ChainVerdict.Valid)
         {
             return Fail("untrusted_certificate", $"The client certificate does not validate: {verdict}.");

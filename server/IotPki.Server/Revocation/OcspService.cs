@@ -4,15 +4,17 @@ using Microsoft.Extensions.Options;
 
 namespace IotPki.Server.Revocation;
 
-/// <summary>The OCSP responder of this instance, created on first use once the issuing CA is loaded.</summary>
+/// <summary>The OCSP responder of this instance for every issuing CA in use, made again when a rollover changes them.</summary>
 public sealed partial class OcspService(
     PkiState pki, CertificateStatusCache store, IOptions<RevocationOptions> options, RevocationMetrics metrics, TimeProvider clock, ILogger<OcspService> logger)
 {
-    private OcspResponder? _responder;
+    private (IReadOnlyList<IssuingAuthority> For, OcspResponder Responder)? _responder;
 
     public async Task<byte[]> RespondAsync(ReadOnlyMemory<byte> request, CancellationToken ct)
     {
-        var responder = _responder ??= new OcspResponder(pki.Issuer.IssuingCa, store, clock, options.Value.OcspValidity);
+        var authorities = pki.Authorities;
+        var responder = _responder is { } made && ReferenceEquals(made.For, authorities) ? made.Responder
+            : (_responder = (authorities, new OcspResponder([.. authorities.Select(a => a.Ca)], store, clock, options.Value.OcspValidity))).Value.Responder;
         OcspAnswer answer;
         try
         {

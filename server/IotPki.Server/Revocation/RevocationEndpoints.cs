@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 namespace IotPki.Server.Revocation;
 
 /// <summary>The CRL distribution point and the OCSP responder written into every issued certificate:
-/// <c>GET /crl/issuing.crl</c>, <c>POST /ocsp</c> and <c>GET /ocsp/{base64}</c> (RFC 6960 appendix A), on the plain-HTTP
+/// <c>GET /crl/{issuer}.crl</c> (one CRL per issuing CA: <c>issuing.crl</c> for the first), <c>POST /ocsp</c> and <c>GET /ocsp/{base64}</c> (RFC 6960 appendix A), on the plain-HTTP
 /// listener and on the HTTPS listeners.</summary>
 public static class RevocationEndpoints
 {
@@ -41,16 +41,22 @@ public static class RevocationEndpoints
             }
             await next(http);
         });
-        app.MapGet("/crl/issuing.crl", GetCrl);
+        app.MapGet("/crl/{file}", GetCrl);
         app.MapPost("/ocsp", PostOcsp);
         app.MapGet("/ocsp/{**request}", GetOcsp);
         return app;
     }
 
-    private static async Task<FileContentHttpResult> GetCrl(HttpContext http, CrlPublisher publisher, CancellationToken ct)
+    private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> GetCrl(string file, CrlPublisher publisher, CancellationToken ct)
     {
-        var crl = await publisher.GetAsync(ct);
-        return TypedResults.File(crl.Der, CrlContentType, lastModified: crl.ThisUpdate);
+        var crl = file.EndsWith(".crl", StringComparison.Ordinal) ? publisher.GetAsync(file[..^".crl".Length], ct) : null;
+        if (crl is null)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such CRL",
+                detail: "CRLs are published as /crl/{issuer}.crl for each issuing CA in use.");
+        }
+        var issued = await crl;
+        return TypedResults.File(issued.Der, CrlContentType, lastModified: issued.ThisUpdate);
     }
 
     private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> PostOcsp(

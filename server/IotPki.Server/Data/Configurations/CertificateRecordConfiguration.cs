@@ -14,6 +14,7 @@ public sealed class CertificateRecordConfiguration : IEntityTypeConfiguration<Ce
         b.Property(c => c.Kind).HasMaxLength(16);
         b.Property(c => c.Status).HasMaxLength(16);
         b.Property(c => c.Thumbprint).HasMaxLength(64);
+        b.Property(c => c.IssuerKeyId).HasMaxLength(64);
         b.HasIndex(c => c.Thumbprint).IsUnique();
         b.HasIndex(c => new { c.DeviceId, c.NotAfter });
         b.HasIndex(c => c.NotAfter);

@@ -10,4 +10,11 @@ public sealed class AuthorityRecord
     /// an offline key file. Never a key in clear.</summary>
     public required string KeyReference { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>The issuing CA that signs new certificates: exactly one issuing record is active. The others are
+    /// earlier issuing CAs, kept (CRL, OCSP, chains) until the last certificate they signed expires.</summary>
+    public bool Active { get; set; }
+
+    /// <summary>When an earlier issuing CA was retired: its key destroyed, no longer published.</summary>
+    public DateTimeOffset? RetiredAt { get; set; }
 }

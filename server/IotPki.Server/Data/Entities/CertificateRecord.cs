@@ -2,7 +2,7 @@ using IotPki.Identity;
 
 namespace IotPki.Server.Data.Entities;
 
-/// <summary>Every certificate the issuing CA signed, committed before it is handed to anyone.</summary>
+/// <summary>Every certificate an issuing CA signed, committed before it is handed to anyone.</summary>
 public sealed class CertificateRecord
 {
     public required string Serial { get; set; }
@@ -18,6 +18,10 @@ public sealed class CertificateRecord
     public int? RevocationReason { get; set; }
     public required string Pem { get; set; }
 
+    /// <summary>The subject key identifier of the issuing CA that signed it; null on rows from before issuing-CA rollover,
+    /// all signed by the first issuing CA (role <c>issuing</c>).</summary>
+    public string? IssuerKeyId { get; set; }
+
     /// <summary>The row of a certificate the issuing CA just signed.</summary>
     public static CertificateRecord Issued(IotPki.Pki.IssuedCertificate issued, string kind, DeviceId? deviceId, DateTimeOffset now) => new()
     {
@@ -31,5 +35,6 @@ public sealed class CertificateRecord
         Status = CertificateStatus.Valid,
         IssuedAt = now,
         Pem = issued.Pem,
+        IssuerKeyId = IotPki.Pki.CertificateIdentifiers.AuthorityKeyId(issued.Certificate),
     };
 }

@@ -68,6 +68,9 @@ namespace IotPki.Server.Data.Migrations
                         .HasMaxLength(32)
                         .HasColumnType("character varying(32)");
 
+                    b.Property<bool>("Active")
+                        .HasColumnType("boolean");
+
                     b.Property<string>("CertificatePem")
                         .IsRequired()
                         .HasColumnType("text");
@@ -78,6 +81,9 @@ namespace IotPki.Server.Data.Migrations
                     b.Property<string>("KeyReference")
                         .IsRequired()
                         .HasColumnType("text");
+
+                    b.Property<DateTimeOffset?>("RetiredAt")
+                        .HasColumnType("timestamp with time zone");
 
                     b.HasKey("Role");
 
@@ -95,6 +101,10 @@ namespace IotPki.Server.Data.Migrations
 
                     b.Property<DateTimeOffset>("IssuedAt")
                         .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("IssuerKeyId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
 
                     b.Property<string>("Kind")
                         .IsRequired()
