@@ -11,9 +11,9 @@ namespace IotPki.Server.Tests.Ca;
 /// another, both generated inside and never extractable; EST, CRL and OCSP all sign through the token.</summary>
 public sealed class HsmServerFixture : ServerFixture
 {
-    public const string Pin = "user-pin-5120";
-    public string IssuingToken { get; } = "iotpki-issuing-" + Guid.NewGuid().ToString("N")[..8];
-    public string RootToken { get; } = "iotpki-root-" + Guid.NewGuid().ToString("N")[..8];
+    public const string Pin = SoftHsm.Pin;
+    public string IssuingToken { get; private set; } = "";
+    public string RootToken { get; private set; } = "";
     private string PinFile => Path.Combine(DataDirectory, "pkcs11-pin");
 
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
@@ -27,8 +27,8 @@ public sealed class HsmServerFixture : ServerFixture
 
     public override async Task InitializeAsync()
     {
-        await SoftHsm.InitTokenAsync(IssuingToken, Pin);
-        await SoftHsm.InitTokenAsync(RootToken, Pin);
+        IssuingToken = await SoftHsm.TakeTokenAsync();
+        RootToken = await SoftHsm.TakeTokenAsync();
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite };
         await using (var file = new StreamWriter(PinFile, options))
         {
