@@ -110,6 +110,7 @@ public sealed class MqttBrokerConnector(Endpoints brokers, TrustBundle trust, IL
         {
             _client = client;
             _certificate = certificate;
+            var serial = certificate.SerialNumber.ToLowerInvariant();
             RenewTopic = renewTopic;
             client.ApplicationMessageReceivedAsync += e =>
             {
@@ -124,7 +125,7 @@ public sealed class MqttBrokerConnector(Endpoints brokers, TrustBundle trust, IL
             {
                 if (e.ClientWasConnected)
                 {
-                    logger.LogWarning("Broker connection closed: {Reason} {ReasonString}", e.Reason, e.ReasonString);
+                    logger.LogWarning("Broker connection closed: {Reason} {ReasonString} (certificate {Serial})", e.Reason, e.ReasonString, serial);
                 }
                 _closed.TrySetResult();
                 return Task.CompletedTask;

@@ -25,6 +25,10 @@ public sealed class SimulatedDevice(string id, FleetFaults faults, FaultLedger l
     public volatile bool Stopped;
     private int _rotationsOnAsk;
     private int _asksReceived;
+    private volatile string? _sessionSerial;
+
+    private static string? Serial(IReadOnlyList<KeyValuePair<string, object?>> values) =>
+        values.FirstOrDefault(v => v.Key == "Serial").Value?.ToString()?.ToLowerInvariant();
 
     /// <summary>The broker the agent uses now: its first one, until it moves on from one it cannot reach.</summary>
     public string? Broker { get; set; }
@@ -58,6 +62,7 @@ public sealed class SimulatedDevice(string id, FleetFaults faults, FaultLedger l
         else if (template.StartsWith("Connected as", StringComparison.Ordinal) || template.StartsWith("New certificate {Serial} proven", StringComparison.Ordinal))
         {
             Online = true;
+            _sessionSerial = Serial(values);
             _firstConnect.TrySetResult();
             if (_cutHappened)
             {
@@ -82,8 +87,10 @@ public sealed class SimulatedDevice(string id, FleetFaults faults, FaultLedger l
         {
             Interlocked.Increment(ref _rotationsOnAsk);
         }
-        else if (template.StartsWith("Broker connection closed", StringComparison.Ordinal))
+        else if (template.StartsWith("Broker connection closed", StringComparison.Ordinal)
+            && (Serial(values) is not { } closed || closed == _sessionSerial))
         {
+            // The close of an earlier session (the one a rotation replaced) leaves the device online on its new one.
             Online = false;
             Volatile.Read(ref _sessionClosed).TrySetResult(Stopwatch.GetTimestamp());
         }
