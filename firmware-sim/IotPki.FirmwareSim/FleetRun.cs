@@ -15,6 +15,8 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
     private readonly FleetFaults _faults = faults ?? new FleetFaults();
     private readonly List<SimulatedDevice> _devices = [];
     private readonly List<Task> _sideTasks = [];
+    // Seconds from the run's start to each device's first broker session: the largest is the time to all connected.
+    private readonly System.Collections.Concurrent.ConcurrentBag<double> _firstConnectAtMs = [];
     private List<BrokerProxy> _proxies = [];
     private DateTime _quietFrom = DateTime.MaxValue;
 
@@ -65,6 +67,7 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
         {
             var device = new SimulatedDevice(deviceIds[i], _faults, Faults, Injecting);
             _devices.Add(device);
+            _ = device.FirstConnect.ContinueWith(_ => _firstConnectAtMs.Add((DateTime.UtcNow - started).TotalMilliseconds), TaskScheduler.Default);
             var server = i % servers.Count;
             device.Broker = BrokerAddress(server).ToString();
             agents.Add(RunDeviceAsync(device, server, stop.Token));
@@ -380,46 +383,22 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
         $"renewed={Events.Renewed} telemetry={Events.Telemetry} refused={Events.Refused} errors={Events.Errors.Values.Sum()}");
 
     /// <summary>key=value figures on one line, and the same as JSON.</summary>
-    public (string Line, string Json) Summary(TimeSpan duration)
-    {
-        static (double P50, double P95, double P99) Of(IEnumerable<double> sample)
+    public (string Line, string Json) Summary(TimeSpan duration) => Tally().Render(duration);
+
+    /// <summary>Everything counted so far, with the raw latency samples (to merge with other shards of one fleet).</summary>
+    public FleetTally Tally() => new(
+        new Dictionary<string, long>
         {
-            var sorted = sample.ToArray();
-            Array.Sort(sorted);
-            return (Percentiles.Of(sorted, 0.50), Percentiles.Of(sorted, 0.95), Percentiles.Of(sorted, 0.99));
-        }
-        var enroll = Of(Events.EnrollMs);
-        var connect = Of(Events.ConnectMs);
-        var rotation = Of(Events.RotationMs);
-        var revocation = Of(Faults.RevocationCloseMs);
-        var summary = new
+            ["enrolled"] = Events.Enrolled, ["connected"] = Events.Connected, ["asked"] = Events.Asked,
+            ["rotations_on_ask"] = Events.RotationsOnAsk, ["rotations_on_timer"] = Events.RotationsOnTimer,
+            ["renewed"] = Events.Renewed, ["telemetry"] = Events.Telemetry, ["refused"] = Events.Refused,
+        },
+        new Dictionary<string, long>(Events.Errors),
+        new Dictionary<string, long>(Faults.Snapshot()),
+        new Dictionary<string, double[]>
         {
-            seconds = duration.TotalSeconds,
-            enrolled = Events.Enrolled,
-            connected = Events.Connected,
-            asked = Events.Asked,
-            rotationsOnAsk = Events.RotationsOnAsk,
-            rotationsOnTimer = Events.RotationsOnTimer,
-            renewed = Events.Renewed,
-            telemetry = Events.Telemetry,
-            refused = Events.Refused,
-            enrollMs = new { p50 = enroll.P50, p95 = enroll.P95, p99 = enroll.P99 },
-            connectMs = new { p50 = connect.P50, p95 = connect.P95, p99 = connect.P99 },
-            rotationMs = new { p50 = rotation.P50, p95 = rotation.P95, p99 = rotation.P99 },
-            errors = Events.Errors.OrderByDescending(e => e.Value).ToDictionary(e => e.Key, e => e.Value),
-            faults = Faults.Snapshot(),
-            revocationCloseMs = new { p50 = revocation.P50, p95 = revocation.P95, p99 = revocation.P99 },
-        };
-        var line = string.Create(CultureInfo.InvariantCulture,
-            $"enrolled={Events.Enrolled} connected={Events.Connected} asked={Events.Asked} rotations_on_ask={Events.RotationsOnAsk} " +
-            $"rotations_on_timer={Events.RotationsOnTimer} renewed={Events.Renewed} telemetry={Events.Telemetry} refused={Events.Refused} errors={Events.Errors.Values.Sum()} " +
-            $"enroll_p50_ms={enroll.P50:F0} enroll_p95_ms={enroll.P95:F0} enroll_p99_ms={enroll.P99:F0} " +
-            $"connect_p50_ms={connect.P50:F0} connect_p99_ms={connect.P99:F0} rotation_p50_ms={rotation.P50:F0} rotation_p95_ms={rotation.P95:F0} rotation_p99_ms={rotation.P99:F0}");
-        if (_faults.Any)
-        {
-            line += string.Create(CultureInfo.InvariantCulture,
-                $" revocation_close_p50_ms={revocation.P50:F0} revocation_close_p99_ms={revocation.P99:F0} {Faults.Line()}");
-        }
-        return (line, JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true }));
-    }
+            ["enroll"] = [.. Events.EnrollMs], ["connect"] = [.. Events.ConnectMs], ["rotation"] = [.. Events.RotationMs],
+            ["revocation_close"] = [.. Faults.RevocationCloseMs], ["first_connect_at"] = [.. _firstConnectAtMs],
+        },
+        _faults.Any);
 }

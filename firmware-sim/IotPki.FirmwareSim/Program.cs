@@ -285,8 +285,10 @@ var killServerOption = new Option<int?>("--kill-server") { Description = "Kill t
 var killCommandOption = new Option<string?>("--kill-command") { Description = "Shell command that kills that instance (e.g. kill -9 PID)" };
 var restartCommandOption = new Option<string?>("--restart-command") { Description = "Shell command that starts it again on the same addresses and returns once it is ready" };
 var seedOption = new Option<int>("--seed") { DefaultValueFactory = _ => 1, Description = "Which devices each fault hits" };
+var shardOption = new Option<string>("--shard") { Description = "K/N: run only every N-th device from the K-th (0-based), so that N processes share one fleet (each has its own descriptor limit)" };
+var tallyOption = new Option<FileInfo>("--tally") { Description = "Write the run's counts and raw latency samples here, for fleet-merge" };
 var fleetRun = new Command("fleet", "Run N devices on the real agent library (enroll, connect, rotate on timer and on the server's ask), spread over server instances; progress, then a summary.")
-    { devicesDirOption, fleetRunCountOption, rateOption, durationOption, serversOption, caOption, renewalFractionOption, jsonOption, stateRootOption,
+    { devicesDirOption, fleetRunCountOption, shardOption, tallyOption, rateOption, durationOption, serversOption, caOption, renewalFractionOption, jsonOption, stateRootOption,
       powerLossOption, networkDropOption, stormIntervalOption, clockSkewOption, clonesOption, stolenOption, faultApiOption, faultCertOption, faultKeyOption, seedOption, telemetryOption,
       killServerOption, killCommandOption, restartCommandOption };
 fleetRun.SetAction(async (parse, ct) =>
@@ -294,6 +296,17 @@ fleetRun.SetAction(async (parse, ct) =>
     var f = new Factory(parse.GetValue(devicesDirOption)!.FullName);
     var ids = File.ReadAllLines(f.SerialsPath).Skip(1).Where(l => l.Length > 0).ToList();
     ids = ids.Take(parse.GetValue(fleetRunCountOption) ?? ids.Count).ToList();
+    if (parse.GetValue(shardOption) is { } shard)
+    {
+        var kn = shard.Split('/');
+        if (kn.Length != 2 || !int.TryParse(kn[0], CultureInfo.InvariantCulture, out var k) || !int.TryParse(kn[1], CultureInfo.InvariantCulture, out var n)
+            || n < 1 || k < 0 || k >= n)
+        {
+            Console.Error.WriteLine("error: --shard is K/N with 0 <= K < N");
+            return 2;
+        }
+        ids = ids.Where((_, i) => i % n == k).ToList();
+    }
     var servers = new List<(Uri, Uri)>();
     foreach (var server in parse.GetValue(serversOption)!)
     {
@@ -346,15 +359,46 @@ fleetRun.SetAction(async (parse, ct) =>
         faults, parse.GetValue(stateRootOption)?.FullName, parse.GetValue(telemetryOption));
     var duration = parse.GetValue(durationOption);
     await run.RunAsync(ids, duration, Console.Error, ct);
-    var (line, json) = run.Summary(duration);
+    var tally = run.Tally();
+    var (line, json) = tally.Render(duration);
     Console.WriteLine(line);
     if (parse.GetValue(jsonOption) is { } file)
     {
         await File.WriteAllTextAsync(file.FullName, json, ct);
     }
+    if (parse.GetValue(tallyOption) is { } tallyFile)
+    {
+        await File.WriteAllTextAsync(tallyFile.FullName, tally.ToJson(), ct);
+    }
     return 0;
 });
 root.Add(fleetRun);
+
+var tallyFilesArgument = new Argument<FileInfo[]>("tallies") { Arity = ArgumentArity.OneOrMore, Description = "The --tally files of the shards" };
+var mergeDurationOption = new Option<TimeSpan>("--duration") { DefaultValueFactory = _ => TimeSpan.Zero, Description = "The run's duration, for the JSON report" };
+var fleetMerge = new Command("fleet-merge", "One summary of a fleet run as shards: counts summed, percentiles over every shard's samples.")
+    { tallyFilesArgument, mergeDurationOption, jsonOption };
+fleetMerge.SetAction(async (parse, ct) =>
+{
+    var tallies = new List<FleetTally>();
+    foreach (var file in parse.GetValue(tallyFilesArgument)!)
+    {
+        if (!file.Exists)
+        {
+            Console.Error.WriteLine($"error: {file.FullName} does not exist");
+            return 2;
+        }
+        tallies.Add(FleetTally.FromJson(await File.ReadAllTextAsync(file.FullName, ct)));
+    }
+    var (line, json) = FleetTally.Merge(tallies).Render(parse.GetValue(mergeDurationOption));
+    Console.WriteLine(line);
+    if (parse.GetValue(jsonOption) is { } output)
+    {
+        await File.WriteAllTextAsync(output.FullName, json, ct);
+    }
+    return 0;
+});
+root.Add(fleetMerge);
 
 var ocspUrlOption = new Option<string>("--url") { Required = true, Description = "The OCSP responder (http://host:port/ocsp)" };
 var ocspCertOption = new Option<FileInfo>("--certificate") { Required = true, Description = "A certificate the responder knows (PEM); its issuer follows it in the file" };
@@ -427,6 +471,48 @@ renewalPlanBench.SetAction(async (parse, ct) =>
     return 0;
 });
 root.Add(renewalPlanBench);
+
+var pkcs11LibraryOption = new Option<string>("--pkcs11-library") { DefaultValueFactory = _ => "/usr/lib/softhsm/libsofthsm2.so" };
+var tokenOption = new Option<string>("--token") { Required = true, Description = "Label of an initialized token (a key is generated in it and destroyed after)" };
+var pinFileOption = new Option<FileInfo>("--pin-file") { Required = true, Description = "File holding the token's user PIN" };
+var signSecondsOption = new Option<double>("--seconds") { DefaultValueFactory = _ => 5 };
+var signBench = new Command("sign-bench",
+    "ECDSA P-256 signatures per second with 1 and 2 threads: an in-memory key (the database and file key stores) and a key inside a PKCS#11 token.")
+    { pkcs11LibraryOption, tokenOption, pinFileOption, signSecondsOption };
+signBench.SetAction(parse =>
+{
+    var pinFile = parse.GetValue(pinFileOption)!;
+    if (!pinFile.Exists)
+    {
+        Console.Error.WriteLine($"error: {pinFile.FullName} does not exist");
+        return 2;
+    }
+    using var token = new IotPki.Pki.Keys.Pkcs11Token(parse.GetValue(pkcs11LibraryOption)!, parse.GetValue(tokenOption)!,
+        File.ReadAllText(pinFile.FullName).Trim());
+    var store = new IotPki.Pki.Keys.Pkcs11KeyStore(token);
+    var inToken = store.Generate($"sign-bench-{Guid.NewGuid():N}");
+    using var inMemory = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+    var duration = TimeSpan.FromSeconds(parse.GetValue(signSecondsOption));
+    try
+    {
+        SigningBenchmark.Run(inMemory, 1, TimeSpan.FromSeconds(1));
+        SigningBenchmark.Run(inToken.Key, 1, TimeSpan.FromSeconds(1));
+        foreach (var threads in new[] { 1, 2 })
+        {
+            foreach (var (name, key) in new[] { ("memory", (System.Security.Cryptography.ECDsa)inMemory), ("pkcs11", inToken.Key) })
+            {
+                var r = SigningBenchmark.Run(key, threads, duration);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"key={name} threads={threads} signatures={r.Signatures} per_second={r.PerSecond:F0}"));
+            }
+        }
+    }
+    finally
+    {
+        store.Destroy(inToken.Reference);
+    }
+    return 0;
+});
+root.Add(signBench);
 
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)

@@ -19,6 +19,9 @@ public sealed class AuthorityStore(IotPkiDbContext db, TimeProvider clock, CaKey
     public static readonly TimeSpan RootLifetime = TimeSpan.FromDays(3650);
     public static readonly TimeSpan IssuingLifetime = TimeSpan.FromDays(1825);
 
+    /// <summary>Whether the root key is still in the database, as versions before the offline root kept it.</summary>
+    public bool RootKeyInDatabase { get; private set; }
+
     /// <summary>An issuing CA as loaded: its name (role), its certificate and key, and whether it is the one that signs.</summary>
     public sealed record LoadedIssuing(string Name, CertificateAuthority Ca, bool Active);
 
@@ -34,6 +37,7 @@ public sealed class AuthorityStore(IotPkiDbContext db, TimeProvider clock, CaKey
         if (records.TryGetValue(AuthorityRole.Root, out var rootRecord))
         {
             root = X509Certificate2.CreateFromPem(rootRecord.CertificatePem);
+            RootKeyInDatabase = CaKeyStores.KindOf(rootRecord.KeyReference) == "database";
             issuing = LoadIssuing(records.Values);
         }
         else

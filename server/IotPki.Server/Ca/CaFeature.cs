@@ -13,6 +13,7 @@ public static class CaFeature
         services.AddSingleton<PkiState>();
         services.AddSingleton<PkiInitializer>();
         services.AddScoped<IssuingCaRollover>();
+        services.AddScoped<OfflineRoot>();
         services.AddSingleton<IssuingCaRetirement>();
         services.AddSingleton<IotPki.Server.Cluster.IClusterNoticeHandler, PkiChangedNotice>();
         services.AddOptions<PkiOptions>().BindConfiguration(PkiOptions.Section).ValidateDataAnnotations().ValidateOnStart();

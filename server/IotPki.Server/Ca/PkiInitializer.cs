@@ -19,7 +19,12 @@ public sealed partial class PkiInitializer(
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<IotPkiDbContext>();
         await db.Database.MigrateAsync(ct);
-        var (root, issuing) = await new AuthorityStore(db, clock, keys, passphrase).LoadOrCreateAsync(ct);
+        var store = new AuthorityStore(db, clock, keys, passphrase);
+        var (root, issuing) = await store.LoadOrCreateAsync(ct);
+        if (store.RootKeyInDatabase)
+        {
+            LogRootKeyInDatabase(logger);
+        }
         await LoadAsync(db, root, issuing, ct);
     }
 
@@ -65,6 +70,9 @@ public sealed partial class PkiInitializer(
             _loading.Release();
         }
     }
+
+    [LoggerMessage(LogLevel.Warning, "The root CA key is in the database (made by an earlier version): move it offline with ./iotpki ca root-offline")]
+    private static partial void LogRootKeyInDatabase(ILogger logger);
 
     [LoggerMessage(LogLevel.Information, "Issued server TLS certificate {Serial}")]
     private static partial void LogServerCertificateIssued(ILogger logger, string serial);

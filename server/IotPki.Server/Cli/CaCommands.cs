@@ -7,15 +7,32 @@ using Microsoft.EntityFrameworkCore;
 
 namespace IotPki.Server.Cli;
 
-/// <summary><c>ca show|rollover|retire-expired</c>: the commands that may open the root key (a running server never does).</summary>
+/// <summary><c>ca show|rollover|retire-expired|root-offline</c>: the commands that may open the root key (a running server never does).</summary>
 public static class CaCommands
 {
     public static Command Create()
     {
-        var command = new Command("ca", "Show the CAs, roll over the issuing CA, retire issuing CAs whose certificates have all expired.");
+        var command = new Command("ca", "Show the CAs, roll over the issuing CA, retire issuing CAs whose certificates have all expired, move a root key out of the database.");
         command.Add(Show());
         command.Add(Rollover());
         command.Add(RetireExpired());
+        command.Add(RootOffline());
+        return command;
+    }
+
+    private static Command RootOffline()
+    {
+        var command = new Command("root-offline", "Move a root key kept in the database (by a version before the offline root) to an encrypted file in Ca:OfflineRootDirectory.");
+        command.SetAction(async (_, ct) =>
+        {
+            using var host = CliHost.Build();
+            await using var scope = host.Services.CreateAsyncScope();
+            var path = await scope.ServiceProvider.GetRequiredService<OfflineRoot>().MoveOutOfDatabaseAsync(CliActor.Name, ct);
+            Console.WriteLine(path is null
+                ? "The root key is not in the database: nothing to move."
+                : $"Root key moved to {path} (0600, still encrypted with the CA passphrase). Carry it off this machine: see docs/ca-keys.md.");
+            return ExitCodes.Ok;
+        });
         return command;
     }
 
