@@ -73,13 +73,19 @@ public sealed class AuthorityStore(IotPkiDbContext db, TimeProvider clock, CaKey
     }
 
     /// <summary>The issuing CAs not retired, each with its key from its store.</summary>
-    public async Task<List<LoadedIssuing>> LoadIssuingAsync(CancellationToken ct) =>
-        LoadIssuing(await db.Authorities.AsNoTracking().ToListAsync(ct));
+    /// <param name="loaded">CAs this instance has loaded already, by role: reused when their certificate is the same,
+    /// so that a reload after a rollover opens (decrypts, or finds in the token) only the new key.</param>
+    public async Task<List<LoadedIssuing>> LoadIssuingAsync(IReadOnlyDictionary<string, CertificateAuthority> loaded, CancellationToken ct) =>
+        LoadIssuing(await db.Authorities.AsNoTracking().ToListAsync(ct), loaded);
 
-    private List<LoadedIssuing> LoadIssuing(IEnumerable<AuthorityRecord> records)
+    private List<LoadedIssuing> LoadIssuing(IEnumerable<AuthorityRecord> records, IReadOnlyDictionary<string, CertificateAuthority>? loaded = null)
     {
         var issuing = records.Where(r => AuthorityRole.IsIssuing(r.Role) && r.RetiredAt is null)
-            .Select(r => new LoadedIssuing(r.Role, CertificateAuthority.Load(r.CertificatePem, keys.Open(r.KeyReference)), r.Active))
+            .Select(r => new LoadedIssuing(r.Role,
+                loaded?.GetValueOrDefault(r.Role) is { } ca && ca.CertificatePem == r.CertificatePem
+                    ? ca
+                    : CertificateAuthority.Load(r.CertificatePem, keys.Open(r.KeyReference)),
+                r.Active))
             .ToList();
         return issuing.Count(i => i.Active) == 1 ? issuing
             : throw new InvalidOperationException($"{issuing.Count(i => i.Active)} issuing CAs are marked active; exactly one must be: the authorities table is damaged.");

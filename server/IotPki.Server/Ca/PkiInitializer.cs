@@ -37,7 +37,8 @@ public sealed partial class PkiInitializer(
         }
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<IotPkiDbContext>();
-        var issuing = await new AuthorityStore(db, clock, keys, passphrase).LoadIssuingAsync(ct);
+        var issuing = await new AuthorityStore(db, clock, keys, passphrase)
+            .LoadIssuingAsync(state.Authorities.ToDictionary(a => a.Name, a => a.Ca), ct);
         await LoadAsync(db, state.Root, issuing, ct);
     }
 
