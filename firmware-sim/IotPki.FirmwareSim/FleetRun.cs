@@ -168,6 +168,11 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
                 // The run's end stops every agent; that is not an error.
                 return;
             }
+            catch (Exception e) when (ct.IsCancellationRequested && e is not AgentStoppedException)
+            {
+                // The run's end cancels whatever was in flight (a connect, an EST request): not the agent stopping.
+                return;
+            }
             catch (AgentStoppedException) when (device.Stolen)
             {
                 // A revoked device's agent stops for good: the expected end of a stolen device.
@@ -236,11 +241,25 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
         {
             // Refused for good (the original was revoked meanwhile): counted above if it was already_enrolled.
         }
+        catch (Exception) when (switchOff.IsCancellationRequested)
+        {
+            // Switched off in the middle of a request: what was in flight fails, and that is the switch, not an error.
+        }
     }
 
-    private static async Task<bool> RefusalAuditedAsync(HttpClient api, string id, CancellationToken ct)
+    private async Task<bool> RefusalAuditedAsync(HttpClient api, string id, CancellationToken ct)
     {
-        using var response = await api.GetAsync($"api/v1/audit?deviceId={Uri.EscapeDataString(id)}&action=enrollment.refused&limit=20", ct);
+        HttpResponseMessage response;
+        try
+        {
+            response = await api.GetAsync($"api/v1/audit?deviceId={Uri.EscapeDataString(id)}&action=enrollment.refused&limit=20", ct);
+        }
+        catch (HttpRequestException e)
+        {
+            Events.Errors.AddOrUpdate($"clone: audit query failed: {e.Message}", 1, (_, n) => n + 1);
+            return false;
+        }
+        using var owned = response;
         if (!response.IsSuccessStatusCode)
         {
             return false;
@@ -251,14 +270,14 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
             && e.GetProperty("sourceAddress").ValueKind == JsonValueKind.String);
     }
 
-    /// <summary>An operator revokes the stolen device at a random moment of the run's middle, once it is online:
+    /// <summary>An operator revokes the stolen device between a fifth and half of the run (its agent has the rest to learn it), once it is online:
     /// its session must close within a second.</summary>
     private async Task StealAsync(SimulatedDevice device, TimeSpan duration, DateTime started, HttpClient api, CancellationToken ct)
     {
         try
         {
             await device.FirstConnect.WaitAsync(ct);
-            var at = started + duration * (0.3 + 0.4 * Random.Shared.NextDouble());
+            var at = started + duration * (0.2 + 0.3 * Random.Shared.NextDouble());
             await Delay(at - DateTime.UtcNow, ct);
             while (!device.Online)
             {
@@ -288,6 +307,12 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             // The run ended before the theft.
+        }
+        catch (HttpRequestException e)
+        {
+            // The operator could not reach the API (an overloaded or dead instance): the theft is not carried out.
+            Faults.Count("stolen.revoke_unreachable");
+            Events.Errors.AddOrUpdate($"stolen: revoke call failed: {e.Message}", 1, (_, n) => n + 1);
         }
     }
 

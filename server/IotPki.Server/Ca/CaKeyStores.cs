@@ -68,10 +68,21 @@ public sealed class CaKeyStores(IOptions<CaKeyOptions> options, CaPassphraseSour
         if (string.IsNullOrEmpty(pin))
         {
             var file = p.PinFile is { Length: > 0 } ? p.PinFile : Environment.GetEnvironmentVariable(Pkcs11Options.PinFileVariable);
-            pin = !string.IsNullOrEmpty(file) && File.Exists(file) ? File.ReadAllText(file).TrimEnd('\r', '\n') : null;
+            pin = !string.IsNullOrEmpty(file) && File.Exists(file) ? ReadPinFile(file) : null;
         }
         return !string.IsNullOrEmpty(pin) ? pin
             : throw new InvalidOperationException($"No PKCS#11 PIN: set {Pkcs11Options.PinVariable}, {Pkcs11Options.PinFileVariable} or Ca:Pkcs11:PinFile.");
+    }
+
+    private static string ReadPinFile(string path)
+    {
+        const UnixFileMode others = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
+            | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+        if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(path) & others) != 0)
+        {
+            throw new InvalidOperationException($"The PKCS#11 PIN file {path} is readable by others: chmod 600 {path}");
+        }
+        return File.ReadAllText(path).TrimEnd('\r', '\n');
     }
 
     private static string RequireLabel(string label, string setting) => label is { Length: > 0 } ? label

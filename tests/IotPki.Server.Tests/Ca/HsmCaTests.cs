@@ -103,6 +103,19 @@ public sealed class HsmCaTests(HsmServerFixture server) : IClassFixture<HsmServe
         await second.StopAsync();
     }
 
+    [Fact]
+    public async Task A_PIN_file_that_others_can_read_is_refused_at_startup()
+    {
+        var loose = Path.Combine(server.TempDirectory("loose-pin-"), "pin");
+        await File.WriteAllTextAsync(loose, HsmServerFixture.Pin);
+        File.SetUnixFileMode(loose, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            server.StartServerAsync(server.TempDirectory("loose-pin-instance-"), new Dictionary<string, string?> { ["Ca:Pkcs11:PinFile"] = loose }));
+
+        Assert.Equal($"The PKCS#11 PIN file {loose} is readable by others: chmod 600 {loose}", e.Message);
+    }
+
     private async Task<DeviceIdentity> EnrollAsync(HttpClient est, string operation, string id)
     {
         using (est)
