@@ -36,6 +36,10 @@ public sealed class Pkcs11KeyStore(Pkcs11Token token) : ICaKeyStore
             attributes.Create(CKA.CKA_SENSITIVE, true),
             attributes.Create(CKA.CKA_EXTRACTABLE, false),
             attributes.Create(CKA.CKA_SIGN, true),
+            // A CA key signs and does nothing else.
+            attributes.Create(CKA.CKA_DECRYPT, false),
+            attributes.Create(CKA.CKA_UNWRAP, false),
+            attributes.Create(CKA.CKA_DERIVE, false),
             attributes.Create(CKA.CKA_LABEL, label),
             attributes.Create(CKA.CKA_ID, id),
         ];

@@ -15,7 +15,11 @@ public sealed class Pkcs11Token : IDisposable
     private readonly ISession _loginSession;
     private readonly ConcurrentBag<ISession> _idle = [];
 
-    public Pkcs11InteropFactories Factories { get; } = new();
+    // Pkcs11Interop detects the platform on first use without a lock (two first uses at once throw): one instance,
+    // made once, in the static constructor.
+    private static readonly Pkcs11InteropFactories SharedFactories;
+
+    public Pkcs11InteropFactories Factories => SharedFactories;
     public string Label { get; }
     public ISlot Slot { get; }
 
@@ -25,13 +29,14 @@ public sealed class Pkcs11Token : IDisposable
         // glibc 2.34 the runtime library is libdl.so.2 (a stub over libc).
         NativeLibrary.SetDllImportResolver(typeof(Pkcs11InteropFactories).Assembly, (name, _, _) =>
             name == "libdl" && OperatingSystem.IsLinux() && NativeLibrary.TryLoad("libdl.so.2", out var handle) ? handle : IntPtr.Zero);
+        SharedFactories = new Pkcs11InteropFactories();
     }
 
     public Pkcs11Token(string libraryPath, string label, string pin)
     {
         Label = label;
         var library = Libraries.GetOrAdd(Path.GetFullPath(libraryPath), path => new Lazy<IPkcs11Library>(
-            () => Factories.Pkcs11LibraryFactory.LoadPkcs11Library(Factories, path, AppType.MultiThreaded))).Value;
+            () => SharedFactories.Pkcs11LibraryFactory.LoadPkcs11Library(SharedFactories, path, AppType.MultiThreaded))).Value;
         Slot = library.GetSlotList(SlotsType.WithTokenPresent)
             .FirstOrDefault(s => s.GetTokenInfo().Label.Trim() == label)
             ?? throw new InvalidOperationException($"No PKCS#11 token labelled '{label}' in {libraryPath}.");

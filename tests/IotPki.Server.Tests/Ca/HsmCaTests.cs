@@ -41,7 +41,7 @@ public sealed class HsmServerFixture : ServerFixture
 public sealed class HsmCaTests(HsmServerFixture server) : IClassFixture<HsmServerFixture>
 {
     [Fact]
-    public async Task The_CA_keys_are_generated_in_their_tokens_sensitive_and_never_extractable()
+    public async Task The_CA_keys_are_generated_in_their_tokens_sensitive_never_extractable_and_for_signing_only()
     {
         var issuing = await server.Database.ScalarAsync<string>("SELECT \"KeyReference\" FROM authorities WHERE \"Role\" = 'issuing'");
         var root = await server.Database.ScalarAsync<string>("SELECT \"KeyReference\" FROM authorities WHERE \"Role\" = 'root'");
@@ -54,6 +54,7 @@ public sealed class HsmCaTests(HsmServerFixture server) : IClassFixture<HsmServe
             Assert.True(listed.ExitCode == 0, listed.Stderr);
             Assert.Contains("Private Key Object; EC", listed.Stdout);
             Assert.Contains("never extractable", listed.Stdout);
+            Assert.Matches(@"Usage:\s+sign\s*\n", listed.Stdout);
             Assert.Contains("sensitive", listed.Stdout);
         }
         var created = await server.WithDbAsync(db => db.AuditEvents.Where(a => a.Action == "ca.created").Select(a => a.Detail).ToListAsync());
