@@ -13,14 +13,21 @@ public sealed class EncryptedFileKeyStore(string directory, string passphrase) :
 
     public CaKey Generate(string label)
     {
+        var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        return new CaKey(key, Keep(label, EncryptedKeyPem.Export(key, passphrase)));
+    }
+
+    /// <summary>Writes a key that is already encrypted (one moving out of the database) to a new file of this store;
+    /// returns its reference.</summary>
+    public string Keep(string label, string encryptedPem)
+    {
         if (!OperatingSystem.IsWindows())
         {
             Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
         var path = Path.GetFullPath(Path.Combine(directory, $"{label}-{DateTime.UtcNow:yyyyMMddHHmmss}-{RandomNumberGenerator.GetHexString(6, lowercase: true)}.key.pem"));
-        var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        AtomicFile.WriteText(path, EncryptedKeyPem.Export(key, passphrase), secret: true);
-        return new CaKey(key, Scheme + path);
+        AtomicFile.WriteText(path, encryptedPem, secret: true);
+        return Scheme + path;
     }
 
     public bool Recognizes(string reference) => reference.StartsWith(Scheme, StringComparison.Ordinal);

@@ -19,9 +19,10 @@ public sealed class CaKeyStores(IOptions<CaKeyOptions> options, CaPassphraseSour
         : new EncryptedPemKeyStore(passphrase.Get());
 
     /// <summary>The store for a new root key: never the database.</summary>
-    public ICaKeyStore Root => O.Pkcs11.RootToken is { Length: > 0 } rootToken
-        ? new Pkcs11KeyStore(Token(rootToken))
-        : new EncryptedFileKeyStore(O.OfflineRootDirectory, passphrase.Get());
+    public ICaKeyStore Root => O.Pkcs11.RootToken is { Length: > 0 } rootToken ? new Pkcs11KeyStore(Token(rootToken)) : OfflineFiles;
+
+    /// <summary>Encrypted key files in <see cref="CaKeyOptions.OfflineRootDirectory"/>, to be carried off the machine.</summary>
+    public EncryptedFileKeyStore OfflineFiles => new(O.OfflineRootDirectory, passphrase.Get());
 
     /// <summary>The signing key a stored reference names, from whichever store holds it.</summary>
     public ECDsa Open(string reference) => StoreOf(reference).Open(reference);
@@ -36,7 +37,7 @@ public sealed class CaKeyStores(IOptions<CaKeyOptions> options, CaPassphraseSour
             return new Pkcs11KeyStore(Token(Pkcs11Uri.Parse(reference).Token));
         }
         ICaKeyStore store = reference.StartsWith(EncryptedFileKeyStore.Scheme, StringComparison.Ordinal)
-            ? new EncryptedFileKeyStore(O.OfflineRootDirectory, passphrase.Get())
+            ? OfflineFiles
             : new EncryptedPemKeyStore(passphrase.Get());
         return store.Recognizes(reference) ? store
             : throw new CryptographicException("The stored CA key reference is not one this server knows.");

@@ -1,16 +1,14 @@
-using IotPki.Identity;
 using IotPki.Pki.Keys;
 using IotPki.Server.Data;
 using IotPki.Server.Data.Entities;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 
 namespace IotPki.Server.Ca;
 
 /// <summary><c>ca root-offline</c>: a root key that an earlier version kept in the database (encrypted PKCS#8 in the
 /// root's row) moves to an encrypted file in <see cref="CaKeyOptions.OfflineRootDirectory"/>, to be carried off the
 /// machine; the row keeps only the file's reference.</summary>
-public sealed class OfflineRoot(IotPkiDbContext db, IOptions<CaKeyOptions> options, TimeProvider clock)
+public sealed class OfflineRoot(IotPkiDbContext db, CaKeyStores keys, TimeProvider clock)
 {
     /// <summary>The file the key went to, or null when the root key was not in the database.</summary>
     public async Task<string?> MoveOutOfDatabaseAsync(string actor, CancellationToken ct)
@@ -24,15 +22,9 @@ public sealed class OfflineRoot(IotPkiDbContext db, IOptions<CaKeyOptions> optio
             return null;
         }
         var now = clock.GetUtcNow();
-        var directory = options.Value.OfflineRootDirectory;
-        if (!OperatingSystem.IsWindows())
-        {
-            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
-        var path = Path.GetFullPath(Path.Combine(directory, $"iotpki-root-{now:yyyyMMddHHmmss}.key.pem"));
         // The PEM is already encrypted with the CA passphrase: it moves as it is.
-        AtomicFile.WriteText(path, root.KeyReference, secret: true);
-        root.KeyReference = EncryptedFileKeyStore.Scheme + path;
+        root.KeyReference = keys.OfflineFiles.Keep("iotpki-root", root.KeyReference);
+        var path = root.KeyReference[EncryptedFileKeyStore.Scheme.Length..];
         db.AuditEvents.Add(new AuditEvent
         {
             At = now, Action = "ca.root_moved_offline", Actor = actor,
