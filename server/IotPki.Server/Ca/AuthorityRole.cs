@@ -11,5 +11,8 @@ public static class AuthorityRole
     /// digits of its subject key identifier.</summary>
     public static bool IsIssuing(string role) => role == Issuing || role.StartsWith(Issuing + "-", StringComparison.Ordinal);
 
+    /// <summary>Certificate rows with no recorded issuer (from before rollover) were all signed by the first issuing CA.</summary>
+    public static bool OwnsUnrecordedCertificates(string role) => role == Issuing;
+
     public static string IssuingRoleFor(string subjectKeyId) => $"{Issuing}-{subjectKeyId[..16]}";
 }

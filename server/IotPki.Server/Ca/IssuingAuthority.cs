@@ -13,5 +13,5 @@ public sealed record IssuingAuthority(string Name, CertificateIssuer Issuer, boo
     public string KeyId { get; } = CertificateIdentifiers.SubjectKeyId(Issuer.IssuingCa.Certificate) ?? "";
 
     /// <summary>Whether certificate rows with no recorded issuer are this CA's: the first issuing CA, from before rollover.</summary>
-    public bool OwnsUnrecordedRows => Name == AuthorityRole.Issuing;
+    public bool OwnsUnrecordedRows => AuthorityRole.OwnsUnrecordedCertificates(Name);
 }

@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using IotPki.Pki;
 using IotPki.Server.Cluster;
 using IotPki.Server.Data;
@@ -52,8 +53,8 @@ public sealed partial class IssuingCaRetirement(
         var retired = new List<string>();
         foreach (var record in candidates.Where(r => AuthorityRole.IsIssuing(r.Role)))
         {
-            using var certificate = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(record.CertificatePem);
-            var lastExpiry = await LastExpiryAsync(db, record.Role, CertificateIdentifiers.SubjectKeyId(certificate) ?? "", now, ct);
+            using var certificate = X509Certificate2.CreateFromPem(record.CertificatePem);
+            var lastExpiry = await LastExpiryAsync(db, record.Role, certificate, ct);
             if (lastExpiry is { } until && until > now)
             {
                 continue;
@@ -95,9 +96,10 @@ public sealed partial class IssuingCaRetirement(
 
     /// <summary>When the last certificate an issuing CA signed expires (revoked ones too: they stay on its CRL until
     /// then); null when it signed none.</summary>
-    public static async Task<DateTimeOffset?> LastExpiryAsync(IotPkiDbContext db, string role, string keyId, DateTimeOffset now, CancellationToken ct)
+    public static async Task<DateTimeOffset?> LastExpiryAsync(IotPkiDbContext db, string role, X509Certificate2 certificate, CancellationToken ct)
     {
-        var unrecorded = role == AuthorityRole.Issuing;
+        var keyId = CertificateIdentifiers.SubjectKeyId(certificate) ?? "";
+        var unrecorded = AuthorityRole.OwnsUnrecordedCertificates(role);
         return await db.Certificates
             .Where(c => c.IssuerKeyId == keyId || (unrecorded && c.IssuerKeyId == null))
             .MaxAsync(c => (DateTimeOffset?)c.NotAfter, ct);

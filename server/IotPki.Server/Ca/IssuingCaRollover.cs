@@ -47,8 +47,8 @@ public sealed class IssuingCaRollover(IotPkiDbContext db, CaKeyStores keys, Clus
         await tx.CommitAsync(ct);
         await cluster.ApplyHereAsync(PkiChangedNotice.Channel, role);
 
-        var previousKeyId = CertificateIdentifiers.SubjectKeyId(System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(previous.CertificatePem))!;
-        var inUseUntil = await IssuingCaRetirement.LastExpiryAsync(db, previous.Role, previousKeyId, now, ct);
+        using var previousCertificate = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(previous.CertificatePem);
+        var inUseUntil = await IssuingCaRetirement.LastExpiryAsync(db, previous.Role, previousCertificate, ct);
         return new Result(previous.Role, role, issuing.Certificate.Subject, kind, inUseUntil);
     }
 
