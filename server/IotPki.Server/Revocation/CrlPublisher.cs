@@ -23,7 +23,6 @@ public sealed partial class CrlPublisher(
     /// <summary>The CRL state of one issuing CA.</summary>
     private sealed class IssuerCrl(IssuingAuthority authority, TimeProvider clock)
     {
-        public IssuingAuthority Authority { get; } = authority;
         public SemaphoreSlim Rebuild { get; } = new(1, 1);
         public CrlBuilder Builder { get; } = new(authority.Ca, clock);
         public volatile Published? Current;
@@ -37,13 +36,10 @@ public sealed partial class CrlPublisher(
     public Task<IssuedCrl>? GetAsync(string issuerName, CancellationToken ct) =>
         pki.Authorities.FirstOrDefault(a => a.Name == issuerName) is { } authority ? GetAsync(authority, ct) : null;
 
-    /// <summary>The CRL of the active issuing CA.</summary>
-    public Task<IssuedCrl> GetAsync(CancellationToken ct) => GetAsync(pki.Authorities[0], ct);
-
     private async Task<IssuedCrl> GetAsync(IssuingAuthority authority, CancellationToken ct)
     {
-        var issuer = _issuers.AddOrUpdate(authority.KeyId, _ => new IssuerCrl(authority, clock),
-            (_, existing) => existing.Authority == authority ? existing : new IssuerCrl(authority, clock));
+        // A key id names one CA for good (its certificate and key never change): its CRL state outlives reloads.
+        var issuer = _issuers.GetOrAdd(authority.KeyId, _ => new IssuerCrl(authority, clock));
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<IotPkiDbContext>();
         RevocationFingerprint fingerprint;
