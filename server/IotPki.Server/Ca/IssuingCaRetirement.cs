@@ -12,34 +12,14 @@ namespace IotPki.Server.Ca;
 /// store, it leaves <c>cacerts</c>, ca.pem and the chains, and its CRL is no longer served (no certificate it signed is
 /// valid any more, so none needs a CRL). Checked every <see cref="PkiOptions.CaRetirementCheckInterval"/>.</summary>
 public sealed partial class IssuingCaRetirement(
-    IServiceScopeFactory scopes, PkiState state, IOptions<PkiOptions> options, TimeProvider clock, ILogger<IssuingCaRetirement> logger) : BackgroundService
+    IServiceScopeFactory scopes, PkiState state, IOptions<PkiOptions> options, TimeProvider clock, ILogger<IssuingCaRetirement> logger)
+    : PeriodicPkiCheck(state, options.Value.CaRetirementCheckInterval, clock, logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.CaRetirementCheckInterval, clock);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                if (!state.IsReady || state.Authorities.Count < 2)
-                {
-                    continue;
-                }
-                try
-                {
-                    await RetireExpiredAsync(clock.GetUtcNow(), stoppingToken);
-                }
-                catch (Exception e) when (DatabaseUnavailable.Is(e) && !stoppingToken.IsCancellationRequested)
-                {
-                    LogDatabaseUnavailable(logger, e.GetType().Name);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Shutting down.
-        }
-    }
+    protected override string Name => "Issuing CA retirement check";
+
+    protected override bool IsDue => State.Authorities.Count > 1;
+
+    protected override Task CheckAsync(CancellationToken ct) => RetireExpiredAsync(Clock.GetUtcNow(), ct);
 
     /// <summary>Retires every earlier issuing CA whose certificates have all expired at <paramref name="now"/>; returns their names.</summary>
     public async Task<IReadOnlyList<string>> RetireExpiredAsync(DateTimeOffset now, CancellationToken ct)
@@ -68,7 +48,7 @@ public sealed partial class IssuingCaRetirement(
                 or Net.Pkcs11Interop.Common.Pkcs11Exception)
             {
                 // Not retired while its key may still exist: tried again at the next check.
-                LogDestroyFailed(logger, record.Role, kind, e.Message);
+                LogDestroyFailed(Logger, record.Role, kind, e.Message);
                 continue;
             }
             record.KeyReference = "";
@@ -79,7 +59,7 @@ public sealed partial class IssuingCaRetirement(
                 Detail = $"{record.Role} ({certificate.Subject}): its last certificate expired; key destroyed in the {kind} store",
             });
             retired.Add(record.Role);
-            LogRetired(logger, record.Role, kind);
+            LogRetired(Logger, record.Role, kind);
         }
         if (retired.Count > 0)
         {
@@ -110,7 +90,4 @@ public sealed partial class IssuingCaRetirement(
 
     [LoggerMessage(LogLevel.Error, "Issuing CA {Role} not retired: its key could not be destroyed in the {Store} store: {Error}")]
     private static partial void LogDestroyFailed(ILogger logger, string role, string store, string error);
-
-    [LoggerMessage(LogLevel.Warning, "Issuing CA retirement check skipped: PostgreSQL unavailable ({Error})")]
-    private static partial void LogDatabaseUnavailable(ILogger logger, string error);
 }
