@@ -75,7 +75,9 @@ internal sealed class CertificateRequests(AgentOptions options, EstClient est, I
                 logger.LogInformation("EST {Operation}: enrollment waits for an operator's approval; asking again in {Delay:0.00} s", operation, after.TotalSeconds);
                 return after;
             case EstRefusalException e when e.Reason != "certificate_expired":
+                // A busy server spreads its Retry-After; sooner than it would only be turned away again.
                 var wait = backoff.Next();
+                wait = e.RetryAfter is { } asked && asked > wait ? asked : wait;
                 logger.LogWarning("EST {Operation} refused ({Status} {Reason}): {Detail}; retrying in {Delay:0.00} s", operation, (int)e.Status, e.Reason, e.Detail, wait.TotalSeconds);
                 return wait;
             case not EstRefusalException when DeviceAgent.IsTransient(failure, ct):

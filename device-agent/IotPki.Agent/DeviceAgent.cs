@@ -126,9 +126,11 @@ public sealed class DeviceAgent
             var wait = _reconnect.Next();
             _logger.LogWarning("Cannot reach the broker ({Error}); retrying in {Delay:0.00} s", e.Message, wait.TotalSeconds);
             await Task.Delay(wait, _clock, ct).ConfigureAwait(false);
-            if (_reconnect.Attempt % 5 == 0)
+            if (_reconnect.Attempt % 5 == 0 && FailedInTls(e))
             {
-                // A broker that drops the TLS handshake may be refusing a revoked certificate: EST says so.
+                // A broker that fails the TLS handshake may be refusing a revoked certificate: EST says so. A connection
+                // refused or reset before TLS (an instance down, a broker turning a storm away) says nothing of the
+                // certificate, and a storm of re-enrollments would only make the storm worse.
                 _logger.LogWarning("{Attempts} failed broker connections with certificate {Serial}; asking EST for a new certificate",
                     _reconnect.Attempt, current.Serial);
                 return AgentState.Rotate;
@@ -349,6 +351,18 @@ public sealed class DeviceAgent
         {
             c.Dispose();
         }
+    }
+
+    private static bool FailedInTls(Exception e)
+    {
+        for (Exception? cause = e; cause is not null; cause = cause.InnerException)
+        {
+            if (cause is System.Security.Authentication.AuthenticationException)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     internal static bool IsTransient(Exception e, CancellationToken ct) =>

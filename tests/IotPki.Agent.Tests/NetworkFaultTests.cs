@@ -48,9 +48,30 @@ public sealed partial class NetworkFaultTests(ShortLivedServerFixture server, IT
         Assert.Equal(serial, identity.Serial);
     }
 
+    [Fact]
+    public async Task A_broker_that_resets_connections_before_TLS_does_not_send_the_agent_to_EST_however_often_it_retries()
+    {
+        using var device = await AgentHarness.CreateAsync(server, "agent-turned-away");
+        var enrolled = await device.RunUntilReadyAsync(device.Options(broker: true));
+        await using var relay = new TcpRelay(server.MqttPort, up: false);
+        var options = device.Options(broker: true);
+        options.BrokerUrl = new Uri($"mqtts://localhost:{relay.Port}");
+
+        // A broker turning a reconnect storm away (or an instance going down) resets before TLS, again and again.
+        var running = device.RunUntilReadyAsync(options, timeout: TimeSpan.FromSeconds(90));
+        await WaitForAsync(() => relay.Dropped >= 11, device);
+        relay.Up();
+        var connected = await running;
+
+        Assert.Equal(enrolled, connected);
+        Assert.DoesNotContain(device.Log.Lines, l => l.Contains("asking EST for a new certificate", StringComparison.Ordinal));
+        Assert.Equal(1L, await server.Database.ScalarAsync<long>(
+            "SELECT count(*) FROM certificates WHERE \"DeviceId\" = 'agent-turned-away'"));
+    }
+
     private static async Task WaitForAsync(Func<bool> condition, AgentHarness device)
     {
-        for (var i = 0; i < 300 && !condition(); i++)
+        for (var i = 0; i < 600 && !condition(); i++)
         {
             await Task.Delay(50);
         }

@@ -51,6 +51,7 @@ public static class BrokerFeature
                 return next(connection);
             });
             listen.UseClientCertificateTls(pki, (_, certificate, _, errors) => gate.Accept(certificate, errors));
+            listen.EndHandshake();
             listen.UseMqttPacketSizeLimit(options.MaxPacketBytes, kestrel.ApplicationServices.GetRequiredService<BrokerAudit>(), pki);
             listen.UseMqtt();
         });

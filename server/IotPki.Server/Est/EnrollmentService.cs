@@ -14,7 +14,8 @@ namespace IotPki.Server.Est;
 /// <summary>Runs <c>simpleenroll</c> and <c>simplereenroll</c>: gate, CSR, identity, issue, commit, answer.</summary>
 public sealed partial class EnrollmentService(
     IotPkiDbContext db, PkiState pki, BootstrapGate bootstrapGate, ReenrollmentGate reenrollmentGate, DeviceLifecycle lifecycle,
-    IOptions<EstOptions> estOptions, IOptions<PkiOptions> pkiOptions, EstMetrics metrics, TimeProvider clock, ILogger<EnrollmentService> logger)
+    EnrollmentAdmission admission, IOptions<EstOptions> estOptions, IOptions<PkiOptions> pkiOptions, EstMetrics metrics, TimeProvider clock,
+    ILogger<EnrollmentService> logger)
 {
     private (string Outcome, string? Reason) _answer = ("failed", null);
 
@@ -98,6 +99,15 @@ public sealed partial class EnrollmentService(
         if (identityRefusal is not null)
         {
             return await RefuseAsync(context, device.Id, identityRefusal, ct);
+        }
+
+        // Issuing and committing take their turn: in a storm the rest wait in the queue or are told when to come back.
+        using var turn = await admission.EnterAsync(ct);
+        if (!turn.IsAcquired)
+        {
+            var retryAfter = admission.RetryAfterSeconds();
+            http.Response.Headers.RetryAfter = retryAfter.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return await RefuseAsync(context, device.Id, EstRefusal.Busy(retryAfter), ct);
         }
 
         // Owned by the answer, which disposes it once written.

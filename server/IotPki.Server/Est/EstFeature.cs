@@ -9,6 +9,7 @@ public static class EstFeature
         services.AddScoped<ReenrollmentGate>();
         services.AddScoped<EnrollmentService>();
         services.AddSingleton<EstMetrics>();
+        services.AddSingleton<EnrollmentAdmission>();
         return services;
     }
 }

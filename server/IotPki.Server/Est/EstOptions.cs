@@ -20,6 +20,18 @@ public sealed class EstOptions
     [Range(1, 86400)]
     public int RetryAfterSeconds { get; set; } = 60;
 
+    /// <summary>Enrollments (simpleenroll, simplereenroll, serverkeygen) run at once; the rest wait in a queue.</summary>
+    [Range(1, 10_000)]
+    public int MaxConcurrentEnrollments { get; set; } = 16;
+
+    /// <summary>Enrollments that wait for one of <see cref="MaxConcurrentEnrollments"/>; past them a device gets 503.</summary>
+    [Range(0, 1_000_000)]
+    public int EnrollmentQueueLimit { get; set; } = 1_000;
+
+    /// <summary>Least Retry-After of a 503 to a device turned away by a full queue (each answer picks up to twice it).</summary>
+    [Range(1, 3600)]
+    public int BusyRetryAfterSeconds { get; set; } = 10;
+
     /// <summary>Whether <c>serverkeygen</c> (RFC 7030 §4.4) makes keys for devices that cannot make their own.
     /// The key travels once, inside the mutual-TLS answer, and is never stored or logged here.</summary>
     public bool ServerKeyGen { get; set; } = true;

@@ -25,6 +25,8 @@ public sealed record EstRefusal(int Status, string Reason, string Detail)
         IotPki.Pki.CsrError.UnsupportedSignature => "unsupported_signature_algorithm",
         _ => "not_a_csr",
     }, e.Message);
+    public static EstRefusal Busy(int retryAfterSeconds) => new(503, "server_busy",
+        $"This server is enrolling as many devices as it can and its queue is full: retry in {retryAfterSeconds} seconds.");
     public static EstRefusal Forbidden(string reason, string detail) => new(403, reason, detail);
     public static EstRefusal TlsUniqueMismatch() => new(403, "tls_unique_mismatch",
         "The CSR's challengePassword is not this TLS session's tls-unique value: the CSR was not made for this connection (RFC 7030 §3.5).");
