@@ -56,9 +56,20 @@ public sealed class BrokerProxy : IAsyncDisposable
             {
                 device = await _listener.AcceptSocketAsync(_stop.Token);
             }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
             {
                 return;  // stopped
+            }
+            catch (SocketException) when (!_stop.IsCancellationRequested)
+            {
+                // A device that gave up while still in the backlog (ECONNABORTED), or no descriptor left (EMFILE): one
+                // connection lost, not the relay. Ending the loop here left every device behind it unable to connect.
+                await Task.Delay(10);
+                continue;
+            }
+            catch (SocketException)
+            {
+                return;
             }
             _ = RelayAsync(device);
         }

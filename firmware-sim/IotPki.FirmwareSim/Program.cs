@@ -307,6 +307,11 @@ fleetRun.SetAction(async (parse, ct) =>
         }
         ids = ids.Where((_, i) => i % n == k).ToList();
     }
+    // Thousands of agents wait on timers and sockets, not on threads. Past a few workers per core, a thread the pool
+    // injects only joins the convoy on the runtime's timer-queue lock: a 10,000-device run stalled that way, its
+    // simulator processes at ~90 threads each and its telemetry stopped.
+    ThreadPool.GetMaxThreads(out _, out var ioThreads);
+    ThreadPool.SetMaxThreads(Environment.ProcessorCount * 8, ioThreads);
     var servers = new List<(Uri, Uri)>();
     foreach (var server in parse.GetValue(serversOption)!)
     {
