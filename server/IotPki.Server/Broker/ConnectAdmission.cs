@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 namespace IotPki.Server.Broker;
 
 /// <summary>Admission of new MQTT connections, decided when the TCP connection is accepted, before the TLS handshake:
-/// the connect rate limit, and the bound on handshakes in progress. A storm of reconnects is turned away for the price
+/// the connect rate limit, and the bound on handshakes in progress when one is set. A storm of reconnects is turned away for the price
 /// of an accept, not of a handshake. Refusals are audited (the audit queue is bounded, so a storm cannot flood the
 /// database).</summary>
 public static class ConnectAdmission
@@ -16,7 +16,7 @@ public static class ConnectAdmission
     public static ListenOptions UseConnectAdmission(this ListenOptions listen, BrokerOptions options, BrokerAudit audit, TimeProvider clock)
     {
         var rate = new ConnectRateLimiter(options.ConnectsPerSecond, options.ConnectBurst, clock);
-        var handshakes = new HandshakeSlots(options.MaxConcurrentHandshakes);
+        var handshakes = options.MaxConcurrentHandshakes > 0 ? new HandshakeSlots(options.MaxConcurrentHandshakes) : null;
         listen.Use(next => async connection =>
         {
             var source = (connection.RemoteEndPoint as IPEndPoint)?.Address.ToString();
@@ -25,6 +25,11 @@ public static class ConnectAdmission
                 audit.Refused("connect_rate_exceeded", "anonymous", null, source,
                     $"more than {options.ConnectsPerSecond} connects per second (burst {options.ConnectBurst})");
                 connection.Abort();
+                return;
+            }
+            if (handshakes is null)
+            {
+                await next(connection);
                 return;
             }
             if (handshakes.TryTake() is not { } slot)
