@@ -5,9 +5,9 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 namespace IotPki.Server.Broker;
 
 /// <summary>Admission of new MQTT connections, decided when the TCP connection is accepted, before the TLS handshake:
-/// the connect rate limit, and the bound on handshakes in progress when one is set. A storm of reconnects is turned away for the price
-/// of an accept, not of a handshake. Refusals are audited (the audit queue is bounded, so a storm cannot flood the
-/// database).</summary>
+/// the connect rate limit, and the bound on handshakes in progress when one is set. A storm of reconnects is turned
+/// away for the price of an accept, not of a handshake. Refusals are audited (the audit queue is bounded, so a storm
+/// cannot flood the database).</summary>
 public static class ConnectAdmission
 {
     private const string SlotKey = "iotpki.handshake-slot";

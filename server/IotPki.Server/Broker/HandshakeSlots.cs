@@ -1,13 +1,10 @@
 namespace IotPki.Server.Broker;
 
-/// <summary>A bound on the TLS handshakes in progress. Unbounded, a reconnect storm shares the CPU among every
-/// handshake at once, all of them outlast the clients' timeouts and nobody gets in; bounded, the admitted ones finish
-/// quickly and the rest are turned away for the price of an accept, to come back after their backoff.</summary>
+/// <summary>A bound on the TLS handshakes in progress (<see cref="BrokerOptions.MaxConcurrentHandshakes"/>): the admitted
+/// ones share the CPU, the rest are turned away for the price of an accept and come back after their backoff.</summary>
 public sealed class HandshakeSlots(int limit)
 {
     private int _taken;
-
-    public int InProgress => Volatile.Read(ref _taken);
 
     /// <summary>A slot, or null when <paramref name="limit"/> handshakes are in progress.</summary>
     public Slot? TryTake()

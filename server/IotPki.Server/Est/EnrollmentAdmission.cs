@@ -3,10 +3,10 @@ using Microsoft.Extensions.Options;
 
 namespace IotPki.Server.Est;
 
-/// <summary>How many enrollments issue and commit at once, and how many wait their turn. A storm of enrollments (a fleet powered on
-/// together, an instance lost and its devices renewing elsewhere) then costs a bounded share of the CPU and of the
-/// database's connections; past the queue a device is told to come back (503 with Retry-After, spread so the ones
-/// turned away do not come back together).</summary>
+/// <summary>How many enrollments issue and commit at once, and how many wait their turn. A storm of enrollments (a
+/// fleet powered on together, an instance lost and its devices renewing elsewhere) then costs a bounded share of the
+/// CPU and of the database's connections; past the queue a device is told to come back (503 with Retry-After, spread
+/// so the ones turned away do not come back together).</summary>
 public sealed class EnrollmentAdmission : IDisposable
 {
     private readonly ConcurrencyLimiter _limiter;

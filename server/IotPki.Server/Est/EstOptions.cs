@@ -20,7 +20,8 @@ public sealed class EstOptions
     [Range(1, 86400)]
     public int RetryAfterSeconds { get; set; } = 60;
 
-    /// <summary>Enrollments (simpleenroll, simplereenroll, serverkeygen) run at once; the rest wait in a queue.</summary>
+    /// <summary>Enrollments (simpleenroll, simplereenroll, serverkeygen) that issue and commit at once; the rest wait
+    /// in a queue. The turn is taken after the gate and the CSR checks, so a slow client never holds one.</summary>
     [Range(1, 10_000)]
     public int MaxConcurrentEnrollments { get; set; } = 16;
 
