@@ -19,10 +19,11 @@ public static class ConnectAdmission
         var handshakes = options.MaxConcurrentHandshakes > 0 ? new HandshakeSlots(options.MaxConcurrentHandshakes) : null;
         listen.Use(next => async connection =>
         {
-            var source = (connection.RemoteEndPoint as IPEndPoint)?.Address.ToString();
+            // The address is formatted for a refusal only: an admitted connection costs no string.
+            string? Source() => (connection.RemoteEndPoint as IPEndPoint)?.Address.ToString();
             if (!rate.TryAcquire())
             {
-                audit.Refused("connect_rate_exceeded", "anonymous", null, source,
+                audit.Refused("connect_rate_exceeded", "anonymous", null, Source(),
                     $"more than {options.ConnectsPerSecond} connects per second (burst {options.ConnectBurst})");
                 connection.Abort();
                 return;
@@ -34,7 +35,7 @@ public static class ConnectAdmission
             }
             if (handshakes.TryTake() is not { } slot)
             {
-                audit.Refused("handshakes_saturated", "anonymous", null, source,
+                audit.Refused("handshakes_saturated", "anonymous", null, Source(),
                     $"{options.MaxConcurrentHandshakes} TLS handshakes already in progress");
                 connection.Abort();
                 return;
