@@ -64,6 +64,11 @@ public sealed partial class DeviceLifecycle(IotPkiDbContext db, ClusterNotifier 
         {
             return null;
         }
+        if (device.State == DeviceState.Revoked)
+        {
+            // Asked again (its first answer lost, or a second operator): revoked is final, so nothing changes and nothing is written.
+            return new DeviceRevocation(id, []);
+        }
         var serials = await db.Certificates
             .Where(c => c.DeviceId == id && c.Status == CertificateStatus.Valid && c.NotAfter > now)
             .Select(c => c.Serial).ToListAsync(ct);

@@ -78,8 +78,11 @@ public sealed class BootstrapGate(IotPkiDbContext db, DeviceLifecycle lifecycle,
         }
         if (device.State == DeviceState.Active && !device.ReprovisionAllowed)
         {
-            return Refuse("already_enrolled",
-                $"Device '{deviceId}' is already enrolled: its bootstrap certificate is refused (a clone?) unless an operator allows re-provisioning.", deviceId);
+            var refusal = EstRefusal.Forbidden("already_enrolled",
+                $"Device '{deviceId}' is already enrolled: its bootstrap certificate is refused (a clone?) unless an operator allows re-provisioning.");
+            return device.BootstrapThumbprint == CertificateIdentifiers.Thumbprint(bootstrap)
+                ? EnrollmentDecision.AlreadyEnrolled(device, refusal, manufacturer.RequireProofOfPossession)
+                : EnrollmentDecision.Refuse(refusal, deviceId);
         }
         return EnrollmentDecision.Allow(device, manufacturer.RequireProofOfPossession);
     }

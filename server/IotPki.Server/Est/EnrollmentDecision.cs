@@ -7,12 +7,16 @@ namespace IotPki.Server.Est;
 /// <param name="Claimed">On a refusal, the device the certificate names when the gate got that far: the refusal's rows
 /// are filed under it, so an operator sees a clone's attempts on the device it impersonates.</param>
 /// <param name="ProofOfPossessionRequired">The device's manufacturer requires the CSR to carry this session's tls-unique.</param>
+/// <param name="ResendsToSameKey">Refused as already enrolled by this very bootstrap certificate: a CSR for the key already
+/// certified gets that certificate again (its first answer was lost) instead of the refusal.</param>
 public sealed record EnrollmentDecision(Device? Device, EstRefusal? Refusal, bool AwaitingApproval = false, DeviceId? Claimed = null,
-    bool ProofOfPossessionRequired = false)
+    bool ProofOfPossessionRequired = false, bool ResendsToSameKey = false)
 {
     public static EnrollmentDecision Allow(Device device, bool proofOfPossessionRequired = false) =>
         new(device, null, ProofOfPossessionRequired: proofOfPossessionRequired);
     public static EnrollmentDecision Refuse(EstRefusal refusal, DeviceId? claimed = null) => new(null, refusal, Claimed: claimed);
+    public static EnrollmentDecision AlreadyEnrolled(Device device, EstRefusal refusal, bool proofOfPossessionRequired) =>
+        new(device, refusal, Claimed: device.Id, ProofOfPossessionRequired: proofOfPossessionRequired, ResendsToSameKey: true);
     /// <summary>The device waits for an operator's approval: EST answers 202 with Retry-After.</summary>
     public static EnrollmentDecision Wait(Device device) => new(device, null, AwaitingApproval: true);
 }

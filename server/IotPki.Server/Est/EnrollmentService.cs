@@ -61,6 +61,11 @@ public sealed partial class EnrollmentService(
         }
         if (decision.Refusal is not null)
         {
+            if (decision.ResendsToSameKey && operation == EstOperation.SimpleEnroll
+                && await ResendAsync(context with { DeviceId = decision.Device!.Id }, decision.Device, decision.ProofOfPossessionRequired, http, ct) is { } resent)
+            {
+                return resent;
+            }
             return await RefuseAsync(context, decision.Claimed, decision.Refusal, ct);
         }
         var device = decision.Device!;

@@ -176,6 +176,41 @@ public sealed class SimpleEnrollTests(ServerFixture server) : IClassFixture<Serv
         Assert.Equal("127.0.0.1", refusal.SourceAddress);
     }
 
+    [Fact]
+    public async Task A_device_whose_enrollment_answer_was_lost_gets_the_same_certificate_again_for_the_same_key_and_a_copy_with_another_key_is_refused()
+    {
+        await server.RegisterAsync("lost-0001");
+        using var bootstrap = server.Bootstrap("lost-0001");
+        using var client = EstClient.Create(server, bootstrap);
+        var (key, csr) = TestPki.Csr("lost-0001");
+        string first;
+        using (var answered = await EstClient.PostCsrAsync(client, "simpleenroll", csr))
+        using (var issued = await EstClient.ReadCertificateAsync(answered))
+        {
+            first = CertificateIdentifiers.Serial(issued);
+        }
+
+        // The device never read that answer: it asks again with the same key, as the agent does.
+        using var again = await EstClient.PostCsrAsync(client, "simpleenroll", TestPki.Csr(key, "lost-0001"));
+
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        using var resent = await EstClient.ReadCertificateAsync(again);
+        Assert.Equal(first, CertificateIdentifiers.Serial(resent));
+        Assert.Equal(key.ExportSubjectPublicKeyInfo(), resent.PublicKey.ExportSubjectPublicKeyInfo());
+        var id = DeviceId.Parse("lost-0001");
+        Assert.Equal(1, await server.WithDbAsync(db => db.Certificates.CountAsync(c => c.DeviceId == id)));
+        var row = await server.WithDbAsync(db => db.AuditEvents.AsNoTracking().SingleAsync(a => a.Action == "certificate.resent" && a.DeviceId == id));
+        Assert.Contains(first, row.Detail);
+        Assert.Equal("127.0.0.1", row.SourceAddress);
+        Assert.True(await server.WithDbAsync(db => db.EnrollmentAttempts.AnyAsync(e => e.DeviceId == id && e.Outcome == "resent" && e.IssuedSerial == first)));
+
+        // A copy of the same bootstrap certificate with a key of its own is a clone.
+        using var clone = await EstClient.PostCsrAsync(client, "simpleenroll", TestPki.Csr("lost-0001").CsrBase64);
+        Assert.Equal(HttpStatusCode.Forbidden, clone.StatusCode);
+        Assert.Contains("already_enrolled", await clone.Content.ReadAsStringAsync());
+        Assert.Equal(1, await server.WithDbAsync(db => db.AuditEvents.CountAsync(a => a.Action == "certificate.resent" && a.DeviceId == id)));
+    }
+
     private async Task AssertRefusedAsync(HttpResponseMessage response, int status, string reason, string? deviceId)
     {
         Assert.Equal(status, (int)response.StatusCode);

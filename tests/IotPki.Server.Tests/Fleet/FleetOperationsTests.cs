@@ -230,6 +230,26 @@ public sealed class FleetOperationsTests(FleetOperationsTests.Fixture server) : 
     }
 
     [Fact]
+    public async Task Revoking_a_revoked_device_again_answers_200_and_changes_nothing()
+    {
+        await server.RegisterAsync("revoke-twice-01");
+        Assert.Equal(HttpStatusCode.OK, await EnrollAsync("revoke-twice-01"));
+        using var client = Admin();
+        var id = DeviceId.Parse("revoke-twice-01");
+
+        using var first = await OperatorClient.PostJsonAsync(client, "/api/v1/devices/revoke-twice-01/revoke", new { reason = "keyCompromise" });
+        using var again = await OperatorClient.PostJsonAsync(client, "/api/v1/devices/revoke-twice-01/revoke", new { reason = "keyCompromise" });
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Single(JsonDocument.Parse(await first.Content.ReadAsStringAsync()).RootElement.GetProperty("revokedSerials").EnumerateArray());
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        using var view = JsonDocument.Parse(await again.Content.ReadAsStringAsync());
+        Assert.Equal("revoked", view.RootElement.GetProperty("state").GetString());
+        Assert.Empty(view.RootElement.GetProperty("revokedSerials").EnumerateArray());
+        Assert.Equal(1, await server.WithDbAsync(db => db.AuditEvents.CountAsync(a => a.Action == "device.revoked" && a.DeviceId == id)));
+    }
+
+    [Fact]
     public async Task Audit_log_is_queryable_by_device()
     {
         await server.RegisterAsync("audited-01");

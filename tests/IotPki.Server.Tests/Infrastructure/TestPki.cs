@@ -40,9 +40,12 @@ public sealed class TestPki
     public static (ECDsa Key, string CsrBase64) Csr(string commonName)
     {
         var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest($"CN={commonName}", key, HashAlgorithmName.SHA256);
-        return (key, Convert.ToBase64String(request.CreateSigningRequest()));
+        return (key, Csr(key, commonName));
     }
+
+    /// <summary>A CSR for a key the caller already holds, as a device asking again sends.</summary>
+    public static string Csr(ECDsa key, string commonName) =>
+        Convert.ToBase64String(new CertificateRequest($"CN={commonName}", key, HashAlgorithmName.SHA256).CreateSigningRequest());
 
     /// <summary>A self-signed certificate (with key) for CN=<paramref name="commonName"/>, trusted by nobody: the
     /// client certificate of a stranger. The name is built without parsing, so it may hold any character (NUL included).</summary>

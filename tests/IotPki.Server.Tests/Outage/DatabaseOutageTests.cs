@@ -59,6 +59,7 @@ public sealed class DatabaseOutageTests(DatabaseOutageTests.Fixture server) : IC
         var received = new ConcurrentDictionary<string, string>();  // device → serial it was given
         var statuses = new ConcurrentBag<(int Status, bool RetryAfter, string Where)>();
         var pending = new ConcurrentQueue<string>(ids);
+        var keys = new ConcurrentDictionary<string, ECDsa>();  // one key per device across its retries, as the agent keeps it
         var databaseDown = false;
         var outageStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var connectsWhileDown = 0;
@@ -70,7 +71,7 @@ public sealed class DatabaseOutageTests(DatabaseOutageTests.Fixture server) : IC
             {
                 using var bootstrap = server.Bootstrap(id);
                 using var est = EstClient.Create(server, bootstrap);
-                var (_, csr) = TestPki.Csr(id);
+                var csr = TestPki.Csr(keys.GetOrAdd(id, _ => ECDsa.Create(ECCurve.NamedCurves.nistP256)), id);
                 using var response = await EstClient.PostCsrAsync(est, "simpleenroll", csr);
                 statuses.Add(((int)response.StatusCode, response.Headers.RetryAfter is not null, $"enroll {id}"));
                 if (response.StatusCode == HttpStatusCode.OK)
@@ -162,7 +163,9 @@ public sealed class DatabaseOutageTests(DatabaseOutageTests.Fixture server) : IC
         var load = new List<Task> { ApiLoopAsync(), MqttLoopAsync(), RevokeLoopAsync() };
         load.AddRange(renewers.Select(RenewLoopAsync));
         load.AddRange(Enumerable.Range(0, 4).Select(_ => EnrollLoopAsync()));
-        await WaitUntilAsync(() => received.Count >= 10);
+        string Progress() => $"{received.Count}/{Devices} enrolled, {revokedOk.Count}/{Revoked} revoked; last answers: "
+            + string.Join("; ", statuses.Take(8).Select(s => $"{s.Where} {s.Status}"));
+        await WaitUntilAsync(() => received.Count >= 10, load, Progress);
         await server.Cluster.StopImmediatelyAsync();
         Volatile.Write(ref databaseDown, true);
         outageStarted.SetResult();
@@ -177,7 +180,7 @@ public sealed class DatabaseOutageTests(DatabaseOutageTests.Fixture server) : IC
         var outageStatuses = statuses.ToList();
         Volatile.Write(ref databaseDown, false);
         await server.Cluster.StartAgainAsync();
-        await WaitUntilAsync(() => received.Count == Devices && revokedOk.Count == Revoked, TimeSpan.FromSeconds(120));
+        await WaitUntilAsync(() => received.Count == Devices && revokedOk.Count == Revoked, load, Progress, TimeSpan.FromSeconds(120));
         stop.Cancel();
         await Task.WhenAll(load);
 
@@ -224,12 +227,17 @@ public sealed class DatabaseOutageTests(DatabaseOutageTests.Fixture server) : IC
         Assert.True(mqtt.IsConnected);
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan? timeout = null)
+    /// <summary>Waits for the load to get somewhere; a loop that died is rethrown at once, and a timeout says how far it got.</summary>
+    private static async Task WaitUntilAsync(Func<bool> condition, List<Task> load, Func<string> progress, TimeSpan? timeout = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
         while (!condition())
         {
-            Assert.True(DateTime.UtcNow < deadline, "timed out waiting for the load");
+            if (load.FirstOrDefault(t => t.IsFaulted) is { } died)
+            {
+                await died;
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for the load: {progress()}");
             await Task.Delay(50);
         }
     }
