@@ -83,7 +83,7 @@ public sealed class DeviceAgent
         {
             return AgentState.ProvePending;
         }
-        using var current = Store.LoadCurrent();
+        var current = Store.Current;
         if (current is null)
         {
             return AgentState.Enroll;
@@ -100,7 +100,7 @@ public sealed class DeviceAgent
 
     private async Task<AgentState> ConnectAsync(CancellationToken ct)
     {
-        using var current = Store.LoadCurrent()!;
+        var current = Store.Current!;
         try
         {
             _session = await _broker.ConnectAsync(current, ct).ConfigureAwait(false);
@@ -143,52 +143,50 @@ public sealed class DeviceAgent
     private async Task<AgentState> HoldAsync(CancellationToken ct)
     {
         var session = _session!;
-        using (var current = Store.LoadCurrent()!)
+        var current = Store.Current!;
+        IdentityReady?.Invoke(current.Serial);
+        if (_dueSerial != current.Serial)
         {
-            IdentityReady?.Invoke(current.Serial);
-            if (_dueSerial != current.Serial)
+            _dueSerial = current.Serial;
+            _due = _policy.RenewalTime(current.Certificate);
+            _logger.LogInformation("Certificate {Serial} is valid until {NotAfter:u}; renewal at {Due:u}",
+                current.Serial, current.Certificate.NotAfter.ToUniversalTime(), _due);
+        }
+        var delay = _due - _clock.GetUtcNow();
+        if (delay <= TimeSpan.Zero)
+        {
+            _logger.LogInformation("Rotating certificate {Serial}: renewal time reached", current.Serial);
+            return AgentState.Rotate;
+        }
+        if (_options.TelemetryInterval is { } every)
+        {
+            var untilTelemetry = _nextTelemetry - _clock.GetUtcNow();
+            if (untilTelemetry <= TimeSpan.Zero)
             {
-                _dueSerial = current.Serial;
-                _due = _policy.RenewalTime(current.Certificate);
-                _logger.LogInformation("Certificate {Serial} is valid until {NotAfter:u}; renewal at {Due:u}",
-                    current.Serial, current.Certificate.NotAfter.ToUniversalTime(), _due);
+                await PublishTelemetryAsync(session, current, ct).ConfigureAwait(false);
+                _nextTelemetry = _clock.GetUtcNow() + every;
+                untilTelemetry = every;
             }
-            var delay = _due - _clock.GetUtcNow();
-            if (delay <= TimeSpan.Zero)
+            delay = delay < untilTelemetry ? delay : untilTelemetry;
+        }
+        using var wake = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var timer = Task.Delay(delay < TimeSpan.FromHours(1) ? delay : TimeSpan.FromHours(1), _clock, wake.Token);
+        var woke = await Task.WhenAny(timer, session.RenewRequested, session.Closed).ConfigureAwait(false);
+        await wake.CancelAsync().ConfigureAwait(false);
+        ct.ThrowIfCancellationRequested();
+        if (woke == session.RenewRequested)
+        {
+            var ask = await session.RenewRequested.ConfigureAwait(false);
+            var wait = ask.Delay(_clock.GetUtcNow());
+            if (wait > TimeSpan.Zero)
             {
-                _logger.LogInformation("Rotating certificate {Serial}: renewal time reached", current.Serial);
-                return AgentState.Rotate;
+                _logger.LogInformation("Renew command received: rotating certificate {Serial} in {Delay:0.0} s (jitter {Jitter:0} s)",
+                    current.Serial, wait.TotalSeconds, ask.Jitter.TotalSeconds);
+                // The session may end meanwhile: rotating does not need it.
+                await Task.Delay(wait, _clock, ct).ConfigureAwait(false);
             }
-            if (_options.TelemetryInterval is { } every)
-            {
-                var untilTelemetry = _nextTelemetry - _clock.GetUtcNow();
-                if (untilTelemetry <= TimeSpan.Zero)
-                {
-                    await PublishTelemetryAsync(session, current, ct).ConfigureAwait(false);
-                    _nextTelemetry = _clock.GetUtcNow() + every;
-                    untilTelemetry = every;
-                }
-                delay = delay < untilTelemetry ? delay : untilTelemetry;
-            }
-            using var wake = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            var timer = Task.Delay(delay < TimeSpan.FromHours(1) ? delay : TimeSpan.FromHours(1), _clock, wake.Token);
-            var woke = await Task.WhenAny(timer, session.RenewRequested, session.Closed).ConfigureAwait(false);
-            await wake.CancelAsync().ConfigureAwait(false);
-            ct.ThrowIfCancellationRequested();
-            if (woke == session.RenewRequested)
-            {
-                var ask = await session.RenewRequested.ConfigureAwait(false);
-                var wait = ask.Delay(_clock.GetUtcNow());
-                if (wait > TimeSpan.Zero)
-                {
-                    _logger.LogInformation("Renew command received: rotating certificate {Serial} in {Delay:0.0} s (jitter {Jitter:0} s)",
-                        current.Serial, wait.TotalSeconds, ask.Jitter.TotalSeconds);
-                    // The session may end meanwhile: rotating does not need it.
-                    await Task.Delay(wait, _clock, ct).ConfigureAwait(false);
-                }
-                _logger.LogInformation("Rotating certificate {Serial} on the server's renew command", current.Serial);
-                return AgentState.Rotate;
-            }
+            _logger.LogInformation("Rotating certificate {Serial} on the server's renew command", current.Serial);
+            return AgentState.Rotate;
         }
         if (session.Closed.IsCompleted)
         {
@@ -215,10 +213,7 @@ public sealed class DeviceAgent
 
     private async Task<AgentState> RotateAsync(CancellationToken ct)
     {
-        using (var current = Store.LoadCurrent()!)
-        {
-            await RenewAsync(current, ct).ConfigureAwait(false);
-        }
+        await RenewAsync(Store.Current!, ct).ConfigureAwait(false);
         return await DecideAsync().ConfigureAwait(false);
     }
 

@@ -22,6 +22,7 @@ public sealed class IdentityStore
     private readonly string _root;
     private readonly ILogger _logger;
     private readonly Action<string>? _checkpoint;
+    private DeviceIdentity? _current;
 
     public IdentityStore(string root, ILogger logger, Action<string>? checkpoint = null)
     {
@@ -81,6 +82,25 @@ public sealed class IdentityStore
     public string? PendingSerial => ReadPointer(PendingPointer);
 
     public DeviceIdentity? LoadCurrent() => ReadPointer(CurrentPointer) is { } serial ? Load(serial) : null;
+
+    /// <summary>The current identity, read from disk once per serial and owned by the store: callers must not dispose
+    /// it. The agent asks for it at every step (each telemetry tick among them); reading and checking the PEM files each
+    /// time was a tenth of a simulated fleet's CPU. The pointer is still read each time, so a rotation is seen at once.</summary>
+    public DeviceIdentity? Current
+    {
+        get
+        {
+            var serial = ReadPointer(CurrentPointer);
+            if (_current is not null && _current.Serial == serial)
+            {
+                return _current;
+            }
+            // A retired identity's sessions hold copies of their own, so it can go now.
+            _current?.Dispose();
+            _current = serial is null ? null : Load(serial);
+            return _current;
+        }
+    }
     public DeviceIdentity? LoadPending() => ReadPointer(PendingPointer) is { } serial ? Load(serial) : null;
 
     /// <summary>Writes a new identity completely, then points <c>pending</c> at it.</summary>

@@ -39,4 +39,45 @@ public sealed class BrokerConnectorTests(ShortLivedServerFixture server) : IClas
         await dying;
         Assert.IsType<BrokerClosedBeforeConnAckException>(error);
     }
+
+    [Fact]
+    public async Task A_broker_whose_certificate_does_not_chain_to_the_trust_bundle_is_never_sent_a_CONNECT()
+    {
+        using var device = await AgentHarness.CreateAsync(server, "connector-stranger-01");
+        await device.RunUntilReadyAsync(device.Options(renewalFraction: 0.99, broker: true));
+        using var identity = device.AssertUsableIdentity();
+        // Right name, valid dates, a CA the device never trusted.
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=localhost", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddDnsName("localhost");
+        request.CertificateExtensions.Add(names.Build());
+        using var impostor = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var received = -1;
+        var peer = Task.Run(async () =>
+        {
+            using var client = await listener.AcceptTcpClientAsync();
+            await using var stream = new SslStream(client.GetStream(), false, (_, _, _, _) => true);
+            try
+            {
+                await stream.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = impostor });
+                received = await stream.ReadAsync(new byte[512]);
+            }
+            catch (Exception e) when (e is IOException or System.Security.Authentication.AuthenticationException)
+            {
+                received = 0;
+            }
+        });
+        var connector = new MqttBrokerConnector(
+            new Endpoints(new Uri($"mqtts://localhost:{((IPEndPoint)listener.LocalEndpoint).Port}")), TrustBundle.Load(server.CaBundlePath), device.Log);
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => connector.ConnectAsync(identity, CancellationToken.None));
+
+        await peer;
+        Assert.Equal(0, received);
+        Assert.IsNotType<BrokerRefusedException>(error);
+        Assert.IsNotType<BrokerClosedBeforeConnAckException>(error);
+    }
 }
