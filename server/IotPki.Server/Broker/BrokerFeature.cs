@@ -22,6 +22,7 @@ public static class BrokerFeature
         builder.Services.AddSingleton<ClientCertificateGate>();
         builder.Services.AddSingleton<ConnectionValidator>();
         builder.Services.AddSingleton<TopicGuard>();
+        builder.Services.AddSingleton<ServiceListeners>();
         builder.Services.AddSingleton<BrokerAudit>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BrokerAudit>());
         builder.Services.AddSingleton<Presence>();
@@ -70,6 +71,7 @@ public static class BrokerFeature
         var metrics = app.Services.GetRequiredService<BrokerMetrics>();
         var presence = app.Services.GetRequiredService<Presence>();
         var sessions = app.Services.GetRequiredService<BrokerSessions>();
+        var listeners = app.Services.GetRequiredService<ServiceListeners>();
         app.UseMqttServer(server =>
         {
             sessions.Attach(server);
@@ -97,11 +99,20 @@ public static class BrokerFeature
                 }
                 if (args.SessionItems[BrokerIdentity.SessionKey] is BrokerIdentity who)
                 {
+                    listeners.Disconnected(who);
                     sessions.Remove(who.Serial, args.ClientId);
                     if (who.Device is { } device)
                     {
                         presence.Disconnected(device);
                     }
+                }
+                return Task.CompletedTask;
+            };
+            server.ClientUnsubscribedTopicAsync += args =>
+            {
+                if (args.SessionItems[BrokerIdentity.SessionKey] is BrokerIdentity { IsDevice: false } service)
+                {
+                    listeners.Unsubscribed(service);
                 }
                 return Task.CompletedTask;
             };

@@ -6,7 +6,7 @@ namespace IotPki.Server.Broker;
 
 /// <summary>Applies <see cref="TopicAcl"/> to each PUBLISH and SUBSCRIBE: a refusal is answered per MQTT (reason
 /// codes on v5), audited, and the session stays up.</summary>
-public sealed class TopicGuard(BrokerAudit audit, BrokerMetrics metrics, IOptions<BrokerOptions> options)
+public sealed class TopicGuard(BrokerAudit audit, BrokerMetrics metrics, ServiceListeners listeners, IOptions<BrokerOptions> options)
 {
     public Task InterceptPublishAsync(InterceptingPublishEventArgs args)
     {
@@ -34,6 +34,12 @@ public sealed class TopicGuard(BrokerAudit audit, BrokerMetrics metrics, IOption
             return Task.CompletedTask;
         }
         metrics.MessageIn();
+        if (who.IsDevice && !args.ApplicationMessage.Retain && !listeners.Any)
+        {
+            // Nobody could receive it: answered as MQTT 5 says, without matching it against every device's session.
+            args.ProcessPublish = false;
+            args.Response.ReasonCode = MqttPubAckReasonCode.NoMatchingSubscribers;
+        }
         return Task.CompletedTask;
     }
 
@@ -47,6 +53,10 @@ public sealed class TopicGuard(BrokerAudit audit, BrokerMetrics metrics, IOption
             args.Response.ReasonCode = MqttSubscribeReasonCode.NotAuthorized;
             args.ReasonString = "topic filter not allowed";
             audit.Refused("subscribe_not_allowed", actor, (args.SessionItems[BrokerIdentity.SessionKey] as BrokerIdentity)?.Device, null, Shorten(filter));
+        }
+        else if (!who.IsDevice)
+        {
+            listeners.Subscribing(who);
         }
         return Task.CompletedTask;
     }

@@ -185,6 +185,50 @@ public sealed class BrokerTests(ServerFixture server) : IClassFixture<ServerFixt
     }
 
     [Fact]
+    public async Task A_service_gets_telemetry_while_subscribed_including_after_it_reconnects_under_the_same_client_id()
+    {
+        using var device = await DeviceIdentity.EnrollAsync(server, "mq-listened");
+        using var service = await OperatorClient.IssueAsync(server, "listener", OperatorRole.Service);
+        using var deviceClient = await MqttTestClient.ConnectAsync(server, device.Certificate, "mq-listened");
+        Task<MqttClientPublishResult> PublishAsync(string payload) => deviceClient.PublishAsync(new MqttApplicationMessageBuilder()
+            .WithTopic("devices/mq-listened/telemetry").WithPayload(payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
+        async Task<(IMqttClient Client, Task<string> First)> SubscribedServiceAsync()
+        {
+            var client = await MqttTestClient.ConnectAsync(server, service, "listener");
+            var first = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+            client.ApplicationMessageReceivedAsync += e =>
+            {
+                first.TrySetResult(Encoding.UTF8.GetString(e.ApplicationMessage.Payload));
+                return Task.CompletedTask;
+            };
+            var granted = await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter("devices/+/telemetry", MqttQualityOfServiceLevel.AtLeastOnce).Build());
+            Assert.Equal(MqttClientSubscribeResultCode.GrantedQoS1, Assert.Single(granted.Items).ResultCode);
+            return (client, first.Task);
+        }
+
+        var unheard = await PublishAsync("nobody");
+        Assert.True(unheard.IsSuccess);
+        Assert.Equal(MqttClientPublishReasonCode.NoMatchingSubscribers, unheard.ReasonCode);
+
+        var (first, firstHeard) = await SubscribedServiceAsync();
+        var heard = await PublishAsync("one");
+        Assert.Equal(MqttClientPublishReasonCode.Success, heard.ReasonCode);
+        Assert.Equal("one", await firstHeard.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        // The same service connects again under its client id: the broker ends the first connection; the second hears.
+        var firstGone = MqttTestClient.Disconnected(first);
+        var (second, secondHeard) = await SubscribedServiceAsync();
+        await firstGone.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(MqttClientPublishReasonCode.Success, (await PublishAsync("two")).ReasonCode);
+        Assert.Equal("two", await secondHeard.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        await second.UnsubscribeAsync("devices/+/telemetry");
+        Assert.Equal(MqttClientPublishReasonCode.NoMatchingSubscribers, (await PublishAsync("three")).ReasonCode);
+        first.Dispose();
+        second.Dispose();
+    }
+
+    [Fact]
     public async Task A_service_sends_a_command_that_only_its_device_receives()
     {
         using var device = await DeviceIdentity.EnrollAsync(server, "mq-cmd-target");
