@@ -27,7 +27,7 @@ public sealed partial class EnrollmentService
         var requested = csr.PublicKey.ExportSubjectPublicKeyInfo();
         var now = clock.GetUtcNow();
         var valid = await db.Certificates.AsNoTracking()
-            .Where(c => c.DeviceId == device.Id && c.Kind == "operational" && c.Status == CertificateStatus.Valid && c.NotAfter > now)
+            .Where(c => c.DeviceId == device.Id && c.Kind == CertificateRecord.OperationalKind && c.Status == CertificateStatus.Valid && c.NotAfter > now)
             .Select(c => new { c.Serial, c.Pem }).ToListAsync(ct);
         foreach (var candidate in valid)
         {

@@ -163,7 +163,7 @@ public sealed class DatabaseOutageTests(DatabaseOutageTests.Fixture server) : IC
         var load = new List<Task> { ApiLoopAsync(), MqttLoopAsync(), RevokeLoopAsync() };
         load.AddRange(renewers.Select(RenewLoopAsync));
         load.AddRange(Enumerable.Range(0, 4).Select(_ => EnrollLoopAsync()));
-        string Progress() => $"{received.Count}/{Devices} enrolled, {revokedOk.Count}/{Revoked} revoked; last answers: "
+        string Progress() => $"{received.Count}/{Devices} enrolled, {revokedOk.Count}/{Revoked} revoked; some answers: "
             + string.Join("; ", statuses.Take(8).Select(s => $"{s.Where} {s.Status}"));
         await WaitUntilAsync(() => received.Count >= 10, load, Progress);
         await server.Cluster.StopImmediatelyAsync();

@@ -5,6 +5,9 @@ namespace IotPki.Server.Data.Entities;
 /// <summary>Every certificate an issuing CA signed, committed before it is handed to anyone.</summary>
 public sealed class CertificateRecord
 {
+    /// <summary>The kind of a device's operational certificate (EST issues them; a lost answer is resent from them).</summary>
+    public const string OperationalKind = "operational";
+
     public required string Serial { get; set; }
     public DeviceId? DeviceId { get; set; }
     public required string Kind { get; set; }
