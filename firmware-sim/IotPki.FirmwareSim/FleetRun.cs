@@ -31,7 +31,9 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
 
     public async Task RunAsync(IReadOnlyList<string> deviceIds, TimeSpan duration, TextWriter progress, CancellationToken ct)
     {
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        // Not linked to ct: stopped from outside, the run first counts who is online, then stops its agents.
+        using var stop = new CancellationTokenSource();
+        using var killStop = CancellationTokenSource.CreateLinkedTokenSource(stop.Token, ct);
         // Devices reach a broker through a relay the injector can cut, when network drops are on.
         _proxies = _faults.NetworkDrop > 0 ? servers.Select(s => new BrokerProxy(s.Broker)).ToList() : [];
         var agents = new List<Task>(deviceIds.Count);
@@ -58,7 +60,8 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
         }
         if (_faults.Kill is { } kill)
         {
-            _killStep = KillServerAsync(kill, started + duration * 0.35, stop.Token);
+            // Stopped from outside, the run does not wait for a kill step in progress.
+            _killStep = KillServerAsync(kill, started + duration * 0.35, killStop.Token);
         }
         // At the end, who is online is counted before the agents are stopped (stopping closes their sessions).
         var end = EndAsync(duration, stop, ct);
@@ -66,7 +69,10 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
         for (var i = 0; i < deviceIds.Count && !stop.IsCancellationRequested; i++)
         {
             var device = new SimulatedDevice(deviceIds[i], _faults, Faults, Injecting);
-            _devices.Add(device);
+            lock (_devices)
+            {
+                _devices.Add(device);
+            }
             _ = device.FirstConnect.ContinueWith(_ => _firstConnectAtMs.Add((DateTime.UtcNow - started).TotalMilliseconds), TaskScheduler.Default);
             var server = i % servers.Count;
             device.Broker = BrokerAddress(server).ToString();
@@ -115,11 +121,23 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
         // A kill step still waiting for its devices is bounded by its own deadlines: its outcome is part of the run.
         await _killStep;
         // Nobody locked out for good: every device that should be online is, at the end.
-        var expected = _devices.Where(d => !d.Stolen && !d.Stopped).ToList();
+        var expected = Devices().Where(d => !d.Stolen && !d.Stopped).ToList();
         Faults.Count("online_at_end", expected.Count(d => d.Online));
         Faults.Count("expected_online", expected.Count);
         await stop.CancelAsync();
     }
+
+    /// <summary>The devices started so far; the start loop may still be adding to them.</summary>
+    private SimulatedDevice[] Devices()
+    {
+        lock (_devices)
+        {
+            return [.. _devices];
+        }
+    }
+
+    /// <summary>How many devices hold a broker session now.</summary>
+    public int OnlineNow() => Devices().Count(d => d.Online);
 
     private Uri BrokerAddress(int server) => _proxies.Count > 0 ? _proxies[server].Address : servers[server].Broker;
 
@@ -325,7 +343,7 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
         try
         {
             await Delay(at - DateTime.UtcNow, ct);
-            var victims = _devices.Where(d => d.Online && d.Broker == address && !d.Stolen && !d.Cloned).ToList();
+            var victims = Devices().Where(d => d.Online && d.Broker == address && !d.Stolen && !d.Cloned).ToList();
             Faults.Count("server_kill.injected");
             Faults.Count("server_kill.devices", victims.Count);
             await kill.KillAsync(ct);
