@@ -194,9 +194,15 @@ public sealed partial class DeviceLifecycle(IotPkiDbContext db, ClusterNotifier 
     {
         var set = await db.Manufacturers.AsNoTracking().Where(m => m.Id == device.ManufacturerId)
             .Select(m => new { m.OperationalLifetime, m.RenewalWindowStart, m.RenewalAtRisk }).SingleOrDefaultAsync(ct);
-        return new RenewalProfile(set?.OperationalLifetime ?? defaultLifetime,
-            set?.RenewalWindowStart ?? renewal.Value.WindowStart, set?.RenewalAtRisk ?? renewal.Value.AtRisk);
+        return Profile(set?.OperationalLifetime, set?.RenewalWindowStart, set?.RenewalAtRisk, defaultLifetime);
     }
+
+    /// <summary><see cref="ProfileAsync"/> for a manufacturer already read.</summary>
+    public RenewalProfile Profile(Manufacturer manufacturer, TimeSpan defaultLifetime) =>
+        Profile(manufacturer.OperationalLifetime, manufacturer.RenewalWindowStart, manufacturer.RenewalAtRisk, defaultLifetime);
+
+    private RenewalProfile Profile(TimeSpan? lifetime, double? windowStart, double? atRisk, TimeSpan defaultLifetime) =>
+        new(lifetime ?? defaultLifetime, windowStart ?? renewal.Value.WindowStart, atRisk ?? renewal.Value.AtRisk);
 
     /// <summary>The renewal cycle of a new certificate: its window and slot; a renewal is recorded as such.</summary>
     private async Task ScheduleAsync(DeviceId id, CertificateRecord certificate, bool initial, RenewalProfile profile, DateTimeOffset now, CancellationToken ct)

@@ -9,11 +9,13 @@ namespace IotPki.Server.Est;
 /// <param name="ProofOfPossessionRequired">The device's manufacturer requires the CSR to carry this session's tls-unique.</param>
 /// <param name="ResendsToSameKey">Refused as already enrolled by this very bootstrap certificate: a CSR for the key already
 /// certified gets that certificate again (its first answer was lost) instead of the refusal.</param>
+/// <param name="Manufacturer">The device's manufacturer when the gate already read it: its certificate profile needs no
+/// second query.</param>
 public sealed record EnrollmentDecision(Device? Device, EstRefusal? Refusal, bool AwaitingApproval = false, DeviceId? Claimed = null,
-    bool ProofOfPossessionRequired = false, bool ResendsToSameKey = false)
+    bool ProofOfPossessionRequired = false, bool ResendsToSameKey = false, Manufacturer? Manufacturer = null)
 {
-    public static EnrollmentDecision Allow(Device device, bool proofOfPossessionRequired = false) =>
-        new(device, null, ProofOfPossessionRequired: proofOfPossessionRequired);
+    public static EnrollmentDecision Allow(Device device, Manufacturer? manufacturer = null, bool proofOfPossessionRequired = false) =>
+        new(device, null, ProofOfPossessionRequired: proofOfPossessionRequired, Manufacturer: manufacturer);
     public static EnrollmentDecision Refuse(EstRefusal refusal, DeviceId? claimed = null) => new(null, refusal, Claimed: claimed);
     public static EnrollmentDecision AlreadyEnrolled(Device device, EstRefusal refusal, bool proofOfPossessionRequired) =>
         new(device, refusal, Claimed: device.Id, ProofOfPossessionRequired: proofOfPossessionRequired, ResendsToSameKey: true);

@@ -121,7 +121,9 @@ public sealed partial class EnrollmentService(
         try
         {
             var publicKey = serverKey is null ? csr!.PublicKey : new PublicKey(serverKey);
-            var profile = await lifecycle.ProfileAsync(device, pkiOptions.Value.OperationalLifetime, ct);
+            var profile = decision.Manufacturer is { } manufacturer
+                ? lifecycle.Profile(manufacturer, pkiOptions.Value.OperationalLifetime)
+                : await lifecycle.ProfileAsync(device, pkiOptions.Value.OperationalLifetime, ct);
             IssuedCertificate issued;
             using (EstMetrics.Tracing.StartActivity("est.sign"))
             {

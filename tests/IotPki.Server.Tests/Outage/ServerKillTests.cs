@@ -146,29 +146,48 @@ public sealed class ServerKillTests : IAsyncLifetime
             info.Environment[key] = value;
         }
         var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        // The server's last lines (warnings and errors): what a start that never becomes ready said.
+        var said = new ConcurrentQueue<string>();
+        void Keep(string? line)
+        {
+            if (line is null)
+            {
+                return;
+            }
+            said.Enqueue(line);
+            while (said.Count > 40 && said.TryDequeue(out _))
+            {
+            }
+        }
+        process.OutputDataReceived += (_, e) => Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => Keep(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         using var probe = Est(null);
-        // Up to a minute: a start while the full suite loads both cores took longer than the 30 s this allowed.
-        for (var i = 0; i < 600; i++)
+        // Up to two minutes: a start while the full suite loads both cores took longer than the 30 s this once allowed.
+        // A probe that gets no answer within 5 s is asked again, as one refused is.
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        var lastProbe = "no probe answered";
+        while (DateTime.UtcNow < deadline)
         {
-            Assert.False(process.HasExited, "the server exited on start");
+            Assert.False(process.HasExited, "the server exited on start: " + string.Join(" | ", said));
             try
             {
-                using var ready = await probe.GetAsync($"https://localhost:{_estPort}/readyz");
+                using var attempt = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                using var ready = await probe.GetAsync($"https://localhost:{_estPort}/readyz", attempt.Token);
                 if (ready.StatusCode == HttpStatusCode.OK)
                 {
                     return process;
                 }
+                lastProbe = $"{(int)ready.StatusCode} {await ready.Content.ReadAsStringAsync()}";
             }
-            catch (HttpRequestException)
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
+                lastProbe = e.Message;
             }
             await Task.Delay(100);
         }
-        throw new TimeoutException("the server did not become ready");
+        throw new TimeoutException($"the server did not become ready: {lastProbe}; it said: {string.Join(" | ", said)}");
     }
 
     private async Task CliAsync(params string[] args)
