@@ -12,6 +12,9 @@ namespace IotPki.Server.Broker;
 /// client-certificate decision happen before any MQTT byte is read.</summary>
 public static class BrokerFeature
 {
+    /// <summary>The packet write buffer an idle connection holds.</summary>
+    public const int WriterBufferBytes = 1024;
+
     public static WebApplicationBuilder AddBroker(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<BrokerOptions>().BindConfiguration(BrokerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -29,10 +32,16 @@ public static class BrokerFeature
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Presence>());
         builder.Services.AddSingleton<IClusterNoticeHandler, RevocationNoticeHandler>();
         builder.Services.AddSingleton<IClusterNoticeHandler, DeviceCommandRelay>();
-        builder.Services.AddHostedMqttServer(o => o
+        var server = new MqttServerOptionsBuilder()
             .WithoutDefaultEndpoint()
             .WithMaxPendingMessagesPerClient(options.MaxPendingMessagesPerClient)
-            .WithKeepAlive());
+            .WithKeepAlive()
+            .Build();
+        // Each connection keeps its packet write buffer at this size between packets (MQTTnet's default is 8 KiB, the
+        // largest share of an idle session's memory). What the broker writes to a device is small (CONNACK, SUBACK,
+        // a renew command, PINGRESP); a larger packet grows the buffer for as long as it is needed.
+        server.WriterBufferSize = WriterBufferBytes;
+        builder.Services.AddHostedMqttServer(server);
         builder.Services.AddMqttConnectionHandler();
         builder.Services.AddConnections();
         return builder;
