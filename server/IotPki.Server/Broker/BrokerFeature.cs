@@ -13,7 +13,7 @@ namespace IotPki.Server.Broker;
 public static class BrokerFeature
 {
     /// <summary>The packet write buffer an idle connection holds.</summary>
-    public const int WriterBufferBytes = 1024;
+    private const int WriterBufferBytes = 1024;
 
     public static WebApplicationBuilder AddBroker(this WebApplicationBuilder builder)
     {
