@@ -3,6 +3,7 @@ using IotPki.Server.Cluster;
 using IotPki.Server.Data;
 using IotPki.Server.Data.Entities;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace IotPki.Server.Ca;
 
@@ -10,9 +11,17 @@ namespace IotPki.Server.Ca;
 /// published (<c>cacerts</c>, ca.pem, chains on every listener, its own CRL and OCSP) until the last certificate it
 /// signed expires, when <see cref="IssuingCaRetirement"/> destroys its key. Devices move to the new CA through their
 /// normal renewal. The root key is opened here, by this explicit command, and nowhere in a running server.</summary>
-public sealed class IssuingCaRollover(IotPkiDbContext db, CaKeyStores keys, ClusterNotifier cluster, TimeProvider clock)
+public sealed class IssuingCaRollover(
+    IotPkiDbContext db, CaKeyStores keys, ClusterNotifier cluster, IOptions<ClusterOptions> clusterOptions, TimeProvider clock)
 {
-    public sealed record Result(string Previous, string Current, string Subject, string KeyStore, DateTimeOffset? PreviousInUseUntil);
+    /// <summary>How long the rollover waits for the live instances to sign with the new CA. A reload takes a second or
+    /// two (it opens the new key and renews the instance's TLS certificate); an instance still on the old CA after
+    /// this is named in the result.</summary>
+    public static readonly TimeSpan SwitchPatience = TimeSpan.FromSeconds(30);
+
+    /// <param name="Lagging">Live instances (host and id) still signing with the previous CA when the wait ended.</param>
+    public sealed record Result(string Previous, string Current, string Subject, string KeyStore, DateTimeOffset? PreviousInUseUntil,
+        int Instances, IReadOnlyList<string> Lagging);
 
     public async Task<Result> RollOverAsync(string actor, CancellationToken ct)
     {
@@ -46,10 +55,31 @@ public sealed class IssuingCaRollover(IotPkiDbContext db, CaKeyStores keys, Clus
         await cluster.NotifyAsync(db, PkiChangedNotice.Channel, role, ct);
         await tx.CommitAsync(ct);
         await cluster.ApplyHereAsync(PkiChangedNotice.Channel, role);
+        var (instances, lagging) = await WaitUntilInstancesSwitchAsync(role, ct);
 
         using var previousCertificate = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(previous.CertificatePem);
         var inUseUntil = await IssuingCaRetirement.LastExpiryAsync(db, previous.Role, previousCertificate, ct);
-        return new Result(previous.Role, role, issuing.Certificate.Subject, kind, inUseUntil);
+        return new Result(previous.Role, role, issuing.Certificate.Subject, kind, inUseUntil, instances, lagging);
+    }
+
+    /// <summary>Returns once every live instance reports the new CA in its heartbeat row, so that a renewal the operator
+    /// asks for next is signed by it wherever the device lands (an instance switches when it has reloaded on the notice).</summary>
+    private async Task<(int Instances, IReadOnlyList<string> Lagging)> WaitUntilInstancesSwitchAsync(string role, CancellationToken ct)
+    {
+        var stale = clusterOptions.Value.HeartbeatInterval * 3;
+        var deadline = clock.GetUtcNow() + SwitchPatience;
+        while (true)
+        {
+            var liveSince = clock.GetUtcNow() - stale;
+            var live = await db.Instances.AsNoTracking().Where(i => i.HeartbeatAt >= liveSince)
+                .Select(i => new { i.Id, i.Host, i.IssuingCa }).ToListAsync(ct);
+            var lagging = live.Where(i => i.IssuingCa != role).Select(i => $"{i.Host} ({i.Id})").ToList();
+            if (lagging.Count == 0 || clock.GetUtcNow() >= deadline)
+            {
+                return (live.Count, lagging);
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(100), clock, ct);
+        }
     }
 
     private void Audit(string action, string actor, DateTimeOffset now, string detail) =>

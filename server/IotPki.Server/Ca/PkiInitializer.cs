@@ -1,4 +1,5 @@
 using IotPki.Pki;
+using IotPki.Server.Cluster;
 using IotPki.Server.Data;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -10,7 +11,7 @@ namespace IotPki.Server.Ca;
 /// an issuing-CA rollover or retirement changes the CAs.</summary>
 public sealed partial class PkiInitializer(
     IServiceScopeFactory scopes, PkiState state, IOptions<PkiOptions> options, CaKeyStores keys, CaPassphraseSource passphrase,
-    TimeProvider clock, ILogger<PkiInitializer> logger)
+    ClusterInstance instance, TimeProvider clock, ILogger<PkiInitializer> logger)
 {
     private readonly SemaphoreSlim _loading = new(1, 1);
 
@@ -64,6 +65,7 @@ public sealed partial class PkiInitializer(
             ServerTlsCertificate.WriteCaBundle(o, root, authorities.OrderByDescending(a => a.Active).Select(a => a.Ca.Certificate));
             state.ServerTls.Context = ServerTlsCertificate.CreateContext(tlsCertificate, active.Ca.Certificate);
             state.Load(root, authorities);
+            await ReportIssuingCaAsync(db, active.Name, ct);
             LogReady(logger, active.Ca.Certificate.Subject, authorities.Count, Path.GetFullPath(Path.Combine(o.DataDirectory, ServerTlsCertificate.CaBundleFile)));
         }
         finally
@@ -71,6 +73,24 @@ public sealed partial class PkiInitializer(
             _loading.Release();
         }
     }
+
+    /// <summary>This instance's heartbeat row names the CA it now signs with, at once rather than at the next beat: a
+    /// rollover waits for that.</summary>
+    private async Task ReportIssuingCaAsync(IotPkiDbContext db, string role, CancellationToken ct)
+    {
+        instance.IssuingCa = role;
+        try
+        {
+            await InstanceHeartbeat.RecordAsync(db, instance, clock.GetUtcNow(), ct);
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or InvalidOperationException && !ct.IsCancellationRequested)
+        {
+            LogReportFailed(logger, e.Message); // the CAs are loaded all the same; the next heartbeat reports them
+        }
+    }
+
+    [LoggerMessage(LogLevel.Warning, "Could not record the issuing CA in this instance's heartbeat row ({Error}); the next heartbeat does")]
+    private static partial void LogReportFailed(ILogger logger, string error);
 
     [LoggerMessage(LogLevel.Warning, "The root CA key is in the database (made by an earlier version): move it offline with ./iotpki ca root-offline")]
     private static partial void LogRootKeyInDatabase(ILogger logger);

@@ -77,6 +77,9 @@ public static class CaCommands
             Console.WriteLine(result.PreviousInUseUntil is { } until
                 ? $"{result.Previous} stays published (cacerts, CRL, OCSP) until its last certificate expires at {until:u}; devices move to {result.Current} as they renew."
                 : $"{result.Previous} signed no certificate: it is retired at the next check.");
+            Console.WriteLine(result.Lagging.Count == 0
+                ? $"{result.Instances} running server instance(s) sign with {result.Current}."
+                : $"warning: {result.Lagging.Count} of {result.Instances} running instance(s) still sign with {result.Previous} after {IssuingCaRollover.SwitchPatience.TotalSeconds:0} s: {string.Join(", ", result.Lagging)}; they switch when they reload (check their logs).");
             return ExitCodes.Ok;
         });
         return command;

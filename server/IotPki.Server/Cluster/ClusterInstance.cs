@@ -6,4 +6,9 @@ public sealed class ClusterInstance
     public Guid Id { get; } = Guid.NewGuid();
 
     public string Host { get; } = Environment.MachineName;
+
+    private volatile string? _issuingCa;
+
+    /// <summary>The issuing CA this instance signs with, as its heartbeat row reports it (null until the CAs are loaded).</summary>
+    public string? IssuingCa { get => _issuingCa; set => _issuingCa = value; }
 }

@@ -34,10 +34,7 @@ public sealed partial class InstanceHeartbeat(IServiceScopeFactory scopes, Clust
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<IotPkiDbContext>();
         var now = clock.GetUtcNow();
-        await db.Database.ExecuteSqlRawAsync("""
-            INSERT INTO server_instances ("Id", "Host", "StartedAt", "HeartbeatAt") VALUES (@id, @host, @now, @now)
-            ON CONFLICT ("Id") DO UPDATE SET "HeartbeatAt" = @now
-            """, [new NpgsqlParameter("id", instance.Id), new NpgsqlParameter("host", instance.Host), new NpgsqlParameter("now", now)], ct);
+        await RecordAsync(db, instance, now, ct);
         var dead = await db.Instances.Where(i => i.HeartbeatAt < now - interval * 3).Select(i => i.Id).ToListAsync(ct);
         foreach (var id in dead)
         {
@@ -46,7 +43,14 @@ public sealed partial class InstanceHeartbeat(IServiceScopeFactory scopes, Clust
         }
     }
 
-    /// <summary>Marks offline the devices the instance held and forgets it.</summary>
+    /// <summary>Writes the instance's row: alive now, and the issuing CA it signs with once known.</summary>
+    public static Task RecordAsync(IotPkiDbContext db, ClusterInstance instance, DateTimeOffset now, CancellationToken ct) =>
+        db.Database.ExecuteSqlRawAsync("""
+            INSERT INTO server_instances ("Id", "Host", "StartedAt", "HeartbeatAt", "IssuingCa") VALUES (@id, @host, @now, @now, @issuing)
+            ON CONFLICT ("Id") DO UPDATE SET "HeartbeatAt" = @now, "IssuingCa" = COALESCE(@issuing, server_instances."IssuingCa")
+            """, [new NpgsqlParameter("id", instance.Id), new NpgsqlParameter("host", instance.Host), new NpgsqlParameter("now", now),
+                new NpgsqlParameter("issuing", (object?)instance.IssuingCa ?? DBNull.Value)], ct);
+
     /// <summary>The instance's devices offline and its row gone, in one commit: nobody sees one without the other.</summary>
     private static async Task<int> BuryAsync(IotPkiDbContext db, Guid id, DateTimeOffset now, CancellationToken ct)
     {

@@ -34,11 +34,10 @@ public sealed class IssuingCaRolloverTests(ServerFixture server) : IClassFixture
 
         Assert.Equal(AuthorityRole.Issuing, result.Previous);
         Assert.NotEqual(oldIssuing.Thumbprint, server.Pki.Issuing.Thumbprint);
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (secondPki.Issuing.Thumbprint != server.Pki.Issuing.Thumbprint && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100);
-        }
+        // The rollover returns once every live instance signs with the new CA, so a renewal asked for next gets it
+        // wherever the device lands: no waiting here.
+        Assert.Empty(result.Lagging);
+        Assert.True(result.Instances >= 2, $"{result.Instances} live instances seen");
         Assert.Equal(server.Pki.Issuing.Thumbprint, secondPki.Issuing.Thumbprint);
         var newIssuing = server.Pki.Issuing;
         Assert.Equal(server.Pki.Root.Subject, newIssuing.Issuer);

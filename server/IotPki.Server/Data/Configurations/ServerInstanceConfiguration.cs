@@ -11,6 +11,7 @@ public sealed class ServerInstanceConfiguration : IEntityTypeConfiguration<Serve
         b.ToTable("server_instances");
         b.HasKey(i => i.Id);
         b.Property(i => i.Host).HasMaxLength(255);
+        b.Property(i => i.IssuingCa).HasMaxLength(32);
         b.HasIndex(i => i.HeartbeatAt);
     }
 }

@@ -8,4 +8,8 @@ public sealed class ServerInstance
     public required string Host { get; set; }
     public DateTimeOffset StartedAt { get; set; }
     public DateTimeOffset HeartbeatAt { get; set; }
+
+    /// <summary>The role of the issuing CA the instance signs new certificates with, once its CAs are loaded: a rollover
+    /// waits until every live instance names the new one.</summary>
+    public string? IssuingCa { get; set; }
 }
