@@ -25,6 +25,8 @@ public static class BrokerFeature
         builder.Services.AddSingleton<ClientCertificateGate>();
         builder.Services.AddSingleton<ConnectionValidator>();
         builder.Services.AddSingleton<TopicGuard>();
+        builder.Services.AddSingleton(sp => new SubscriberBackPressure(
+            options.MaxPendingMessagesPerClient, options.StalledSubscriberAfter, sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<ServiceListeners>();
         builder.Services.AddSingleton<BrokerAudit>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BrokerAudit>());
@@ -81,6 +83,7 @@ public static class BrokerFeature
         var presence = app.Services.GetRequiredService<Presence>();
         var sessions = app.Services.GetRequiredService<BrokerSessions>();
         var listeners = app.Services.GetRequiredService<ServiceListeners>();
+        var backPressure = app.Services.GetRequiredService<SubscriberBackPressure>();
         app.UseMqttServer(server =>
         {
             sessions.Attach(server);
@@ -102,6 +105,7 @@ public static class BrokerFeature
             };
             server.ClientDisconnectedAsync += args =>
             {
+                backPressure.Gone(args.ClientId);
                 if (args.DisconnectType != MqttClientDisconnectType.Clean || args.SessionItems[BrokerIdentity.SessionKey] is not null)
                 {
                     metrics.Disconnected();
@@ -134,9 +138,31 @@ public static class BrokerFeature
                 }
                 return Task.CompletedTask;
             };
-            server.InterceptingClientEnqueueAsync += _ =>
+            server.InterceptingClientEnqueueAsync += args =>
             {
                 metrics.MessageOut();
+                return backPressure.WaitForRoomAsync(args.ReceiverClientId, CancellationToken.None);
+            };
+            server.ApplicationMessageEnqueuedOrDroppedAsync += args =>
+            {
+                if (!args.IsDropped)
+                {
+                    backPressure.Queued(args.ReceiverClientId);
+                }
+                return Task.CompletedTask;
+            };
+            server.QueuedApplicationMessageOverwrittenAsync += args =>
+            {
+                metrics.MessageDropped();
+                backPressure.Left(args.ReceiverClientId, written: false);
+                return Task.CompletedTask;
+            };
+            server.InterceptingOutboundPacketAsync += args =>
+            {
+                if (args.Packet is MQTTnet.Packets.MqttPublishPacket)
+                {
+                    backPressure.Left(args.ClientId, written: true);
+                }
                 return Task.CompletedTask;
             };
         });

@@ -12,11 +12,13 @@ public sealed class BrokerMetrics : IDisposable
     private readonly Counter<long> _refusals;
     private readonly Counter<long> _messagesIn;
     private readonly Counter<long> _messagesOut;
+    private readonly Counter<long> _messagesDropped;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _refusalsByReason = new();
     private long _connections;
     private long _connectsTotal;
     private long _in;
     private long _out;
+    private long _dropped;
     private long _auditDropped;
     private long _auditHeldBack;
 
@@ -25,6 +27,7 @@ public sealed class BrokerMetrics : IDisposable
         _refusals = _meter.CreateCounter<long>("iotpki.broker.refusals");
         _messagesIn = _meter.CreateCounter<long>("iotpki.broker.messages_in");
         _messagesOut = _meter.CreateCounter<long>("iotpki.broker.messages_out");
+        _messagesDropped = _meter.CreateCounter<long>("iotpki.broker.messages_dropped");
         _meter.CreateObservableGauge("iotpki.broker.connections", () => Interlocked.Read(ref _connections));
     }
 
@@ -34,6 +37,8 @@ public sealed class BrokerMetrics : IDisposable
     public void Disconnected() => Interlocked.Decrement(ref _connections);
     public void MessageIn() { Interlocked.Increment(ref _in); _messagesIn.Add(1); }
     public void MessageOut() { Interlocked.Increment(ref _out); _messagesOut.Add(1); }
+    /// <summary>A queued message dropped as the oldest of a full queue (a receiver that stalled).</summary>
+    public void MessageDropped() { Interlocked.Increment(ref _dropped); _messagesDropped.Add(1); }
     public void AuditDropped() => Interlocked.Increment(ref _auditDropped);
     public void AuditHeldBack() => Interlocked.Increment(ref _auditHeldBack);
 
@@ -49,6 +54,7 @@ public sealed class BrokerMetrics : IDisposable
         connectsTotal = Interlocked.Read(ref _connectsTotal),
         messagesIn = Interlocked.Read(ref _in),
         messagesOut = Interlocked.Read(ref _out),
+        messagesDropped = Interlocked.Read(ref _dropped),
         refusals = _refusalsByReason.ToDictionary(p => p.Key, p => p.Value),
         auditRowsDropped = Interlocked.Read(ref _auditDropped),
         auditRowsHeldBack = Interlocked.Read(ref _auditHeldBack),

@@ -32,6 +32,10 @@ public sealed class BrokerOptions
     [Range(1, 100_000)]
     public int MaxPendingMessagesPerClient { get; set; } = 1_000;
 
+    /// <summary>A subscriber that was sent nothing for this long, with messages waiting, no longer slows the publishers
+    /// whose messages it receives (<see cref="SubscriberBackPressure"/>): its queue drops the oldest instead.</summary>
+    public TimeSpan StalledSubscriberAfter { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>New MQTT connections accepted per second (token bucket), and the burst above it.</summary>
     [Range(1, 1_000_000)]
     public int ConnectsPerSecond { get; set; } = 2_000;

@@ -1,0 +1,117 @@
+using System.Collections.Concurrent;
+
+namespace IotPki.Server.Broker;
+
+/// <summary>Slows a publisher instead of dropping what it sent: when a receiver of its message has half its queue
+/// (<see cref="BrokerOptions.MaxPendingMessagesPerClient"/>) waiting, the publisher's message waits before it is queued
+/// there, until that queue is down to a quarter. MQTTnet dispatches a publish inside the publisher's read loop, so while
+/// it waits the broker reads nothing more from that publisher and TCP slows it down.
+/// A receiver that sent nothing for <see cref="BrokerOptions.StalledSubscriberAfter"/> (gone without a word, or reading
+/// nothing) holds no publisher back: its queue drops the oldest, as before, until its keep-alive ends it.</summary>
+public sealed class SubscriberBackPressure(int maxPendingPerClient, TimeSpan stalledAfter, TimeProvider clock)
+{
+    private readonly int _high = Math.Max(1, maxPendingPerClient / 2);
+    private readonly int _low = Math.Max(0, maxPendingPerClient / 4);
+    private readonly ConcurrentDictionary<string, Receiver> _receivers = new(StringComparer.Ordinal);
+
+    private sealed class Receiver
+    {
+        public int Pending;
+        public long LastSentTimestamp;
+        public TaskCompletionSource? Drained;
+    }
+
+    private long _waits;
+
+    /// <summary>Publishes that waited for a receiver's queue, since the start.</summary>
+    public long Waits => Interlocked.Read(ref _waits);
+
+    /// <summary>Completes when <paramref name="receiverClientId"/> has room for one more message, or has stalled.</summary>
+    public Task WaitForRoomAsync(string receiverClientId, CancellationToken ct)
+    {
+        if (!_receivers.TryGetValue(receiverClientId, out var receiver) || Volatile.Read(ref receiver.Pending) < _high)
+        {
+            return Task.CompletedTask;
+        }
+        return WaitAsync(receiver, ct);
+    }
+
+    private async Task WaitAsync(Receiver receiver, CancellationToken ct)
+    {
+        Interlocked.Increment(ref _waits);
+        while (Volatile.Read(ref receiver.Pending) >= _high)
+        {
+            var sinceSent = clock.GetElapsedTime(Interlocked.Read(ref receiver.LastSentTimestamp));
+            if (sinceSent >= stalledAfter)
+            {
+                return;
+            }
+            Task drained;
+            lock (receiver)
+            {
+                receiver.Drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                drained = receiver.Drained.Task;
+            }
+            if (Volatile.Read(ref receiver.Pending) < _high)
+            {
+                return; // drained between the check and the registration
+            }
+            try
+            {
+                await drained.WaitAsync(stalledAfter - sinceSent, clock, ct).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Nothing drained meanwhile: look again whether the receiver has stalled.
+            }
+        }
+    }
+
+    /// <summary>A message was queued for the receiver.</summary>
+    public void Queued(string receiverClientId)
+    {
+        var receiver = _receivers.GetOrAdd(receiverClientId, static _ => new Receiver());
+        if (Interlocked.Increment(ref receiver.Pending) == 1)
+        {
+            // A receiver that starts to be sent something counts as live from now.
+            Interlocked.Exchange(ref receiver.LastSentTimestamp, clock.GetTimestamp());
+        }
+    }
+
+    /// <summary>A queued message left the queue: written to the receiver, or dropped as the oldest.</summary>
+    public void Left(string receiverClientId, bool written)
+    {
+        if (!_receivers.TryGetValue(receiverClientId, out var receiver))
+        {
+            return;
+        }
+        if (written)
+        {
+            Interlocked.Exchange(ref receiver.LastSentTimestamp, clock.GetTimestamp());
+        }
+        if (Interlocked.Decrement(ref receiver.Pending) <= _low && receiver.Drained is not null)
+        {
+            Release(receiver);
+        }
+    }
+
+    /// <summary>The receiver's connection ended: its queue is gone, and whoever waited for it goes on.</summary>
+    public void Gone(string clientId)
+    {
+        if (_receivers.TryRemove(clientId, out var receiver))
+        {
+            Release(receiver);
+        }
+    }
+
+    private static void Release(Receiver receiver)
+    {
+        TaskCompletionSource? drained;
+        lock (receiver)
+        {
+            drained = receiver.Drained;
+            receiver.Drained = null;
+        }
+        drained?.TrySetResult();
+    }
+}
