@@ -14,7 +14,9 @@ public sealed class MqttThroughputBenchmark(MqttEndpoint endpoint, MqttQualityOf
 {
     /// <summary>Published and Received: in the window. The totals run on until the publishers stopped and the
     /// deliveries drained, so their ratio says how many deliveries the broker dropped.</summary>
-    public sealed record Result(long Published, long Received, long PublishedTotal, long ReceivedTotal, double Seconds, int Subscribers, double BrokerCpuSeconds)
+    /// <param name="StartedDrained">Every delivery of the warm-up arrived before the window opened.</param>
+    public sealed record Result(long Published, long Received, long PublishedTotal, long ReceivedTotal, double Seconds, int Subscribers, double BrokerCpuSeconds,
+        bool StartedDrained)
     {
         public double PublishedPerSecond => Published / Seconds;
         public double ReceivedPerSecond => Received / Seconds;
@@ -55,7 +57,7 @@ public sealed class MqttThroughputBenchmark(MqttEndpoint endpoint, MqttQualityOf
             var payload = RandomNumberGenerator.GetBytes(payloadBytes);
             // Warm-up (JIT, buffers), then drain, so the window starts with empty queues.
             await PublishForAsync(publisherClients, payload, warmUp);
-            await DrainAsync(ct);
+            var startedDrained = await DrainAsync(Interlocked.Read(ref _published) * subscribers.Count, ct);
 
             Interlocked.Exchange(ref _published, 0);
             Interlocked.Exchange(ref _received, 0);
@@ -70,8 +72,8 @@ public sealed class MqttThroughputBenchmark(MqttEndpoint endpoint, MqttQualityOf
             });
             // What was published and is still on its way: the totals say how many deliveries were dropped.
             var publishedTotal = Interlocked.Read(ref _published);
-            await DrainAsync(ct);
-            return new Result(published, received, publishedTotal, Interlocked.Read(ref _received), seconds, subscribers.Count, cpu1 - cpu0);
+            await DrainAsync(publishedTotal * subscribers.Count, ct);
+            return new Result(published, received, publishedTotal, Interlocked.Read(ref _received), seconds, subscribers.Count, cpu1 - cpu0, startedDrained);
         }
         finally
         {
@@ -97,15 +99,27 @@ public sealed class MqttThroughputBenchmark(MqttEndpoint endpoint, MqttQualityOf
         await Task.WhenAll(lanes);
     }
 
-    /// <summary>Waits until deliveries stop arriving (200 ms without one, at most 6 s).</summary>
-    private async Task DrainAsync(CancellationToken ct)
+    /// <summary>Waits until every delivery owed has arrived (true), or none arrived for 2 s (false: the rest were
+    /// dropped). A publish still in a socket buffer when the window closed is owed too.</summary>
+    private async Task<bool> DrainAsync(long owed, CancellationToken ct)
     {
-        long last = -1;
-        for (var i = 0; i < 30 && Interlocked.Read(ref _received) != last; i++)
+        var last = Interlocked.Read(ref _received);
+        var idle = Stopwatch.StartNew();
+        while (Interlocked.Read(ref _received) < owed)
         {
-            last = Interlocked.Read(ref _received);
-            await Task.Delay(200, ct);
+            await Task.Delay(100, ct);
+            var now = Interlocked.Read(ref _received);
+            if (now != last)
+            {
+                last = now;
+                idle.Restart();
+            }
+            else if (idle.Elapsed > TimeSpan.FromSeconds(2))
+            {
+                return false;
+            }
         }
+        return true;
     }
 
     /// <summary>Publishes one message after another; QoS 1 waits for each PUBACK (not cancelled: every started

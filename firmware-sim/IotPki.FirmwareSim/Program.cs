@@ -233,7 +233,7 @@ throughputBench.SetAction(async (parse, ct) =>
         ? string.Create(CultureInfo.InvariantCulture, $" broker_cpu_s={r.BrokerCpuSeconds:F2} broker_cpu_us_per_delivery={r.BrokerCpuSeconds * 1e6 / Math.Max(1, r.Received):F1}")
         : "";
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"qos={(int)qos} published_per_second={r.PublishedPerSecond:F0} received_per_second={r.ReceivedPerSecond:F0} delivered_fraction={r.DeliveredFraction:F3} seconds={r.Seconds:F1}{cpuText}"));
+        $"qos={(int)qos} published_per_second={r.PublishedPerSecond:F0} received_per_second={r.ReceivedPerSecond:F0} delivered_fraction={r.DeliveredFraction:F3} started_drained={(r.StartedDrained ? 1 : 0)} seconds={r.Seconds:F1}{cpuText}"));
     return 0;
 });
 root.Add(throughputBench);
