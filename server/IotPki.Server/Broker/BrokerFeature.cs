@@ -26,7 +26,8 @@ public static class BrokerFeature
         builder.Services.AddSingleton<ConnectionValidator>();
         builder.Services.AddSingleton<TopicGuard>();
         builder.Services.AddSingleton(sp => new SubscriberBackPressure(
-            options.MaxPendingMessagesPerClient, options.StalledSubscriberAfter, sp.GetRequiredService<TimeProvider>()));
+            options.MaxPendingMessagesPerClient, options.StalledSubscriberAfter, sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<SubscriberBackPressure>>()));
         builder.Services.AddSingleton<ServiceListeners>();
         builder.Services.AddSingleton<BrokerAudit>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BrokerAudit>());

@@ -8,7 +8,7 @@ namespace IotPki.Server.Broker;
 /// it waits the broker reads nothing more from that publisher and TCP slows it down.
 /// A receiver that sent nothing for <see cref="BrokerOptions.StalledSubscriberAfter"/> (gone without a word, or reading
 /// nothing) holds no publisher back: its queue drops the oldest, as before, until its keep-alive ends it.</summary>
-public sealed class SubscriberBackPressure(int maxPendingPerClient, TimeSpan stalledAfter, TimeProvider clock)
+public sealed partial class SubscriberBackPressure(int maxPendingPerClient, TimeSpan stalledAfter, TimeProvider clock, ILogger<SubscriberBackPressure> logger)
 {
     private readonly int _high = Math.Max(1, maxPendingPerClient / 2);
     private readonly int _low = Math.Max(0, maxPendingPerClient / 4);
@@ -19,6 +19,7 @@ public sealed class SubscriberBackPressure(int maxPendingPerClient, TimeSpan sta
         public int Pending;
         public long LastSentTimestamp;
         public TaskCompletionSource? Drained;
+        public int StallReported;
     }
 
     private long _waits;
@@ -33,10 +34,10 @@ public sealed class SubscriberBackPressure(int maxPendingPerClient, TimeSpan sta
         {
             return Task.CompletedTask;
         }
-        return WaitAsync(receiver, ct);
+        return WaitAsync(receiverClientId, receiver, ct);
     }
 
-    private async Task WaitAsync(Receiver receiver, CancellationToken ct)
+    private async Task WaitAsync(string receiverClientId, Receiver receiver, CancellationToken ct)
     {
         Interlocked.Increment(ref _waits);
         while (Volatile.Read(ref receiver.Pending) >= _high)
@@ -44,6 +45,10 @@ public sealed class SubscriberBackPressure(int maxPendingPerClient, TimeSpan sta
             var sinceSent = clock.GetElapsedTime(Interlocked.Read(ref receiver.LastSentTimestamp));
             if (sinceSent >= stalledAfter)
             {
+                if (Interlocked.Exchange(ref receiver.StallReported, 1) == 0)
+                {
+                    LogStalled(logger, receiverClientId, sinceSent.TotalSeconds, Volatile.Read(ref receiver.Pending));
+                }
                 return;
             }
             Task drained;
@@ -88,6 +93,7 @@ public sealed class SubscriberBackPressure(int maxPendingPerClient, TimeSpan sta
         if (written)
         {
             Interlocked.Exchange(ref receiver.LastSentTimestamp, clock.GetTimestamp());
+            Volatile.Write(ref receiver.StallReported, 0);
         }
         if (Interlocked.Decrement(ref receiver.Pending) <= _low && receiver.Drained is not null)
         {
@@ -114,4 +120,7 @@ public sealed class SubscriberBackPressure(int maxPendingPerClient, TimeSpan sta
         }
         drained?.TrySetResult();
     }
+
+    [LoggerMessage(LogLevel.Warning, "Subscriber {ClientId} was sent nothing for {Seconds:0.0} s with {Pending} messages waiting: it no longer slows its publishers, and its queue drops the oldest")]
+    private static partial void LogStalled(ILogger logger, string clientId, double seconds, int pending);
 }
