@@ -86,10 +86,9 @@ public sealed partial class SubscriberBackPressure(int maxPendingPerClient, Time
     /// <summary>A queued message left the queue: written to the receiver, or dropped as the oldest.</summary>
     public void Left(string receiverClientId, bool written)
     {
-        if (!_receivers.TryGetValue(receiverClientId, out var receiver))
-        {
-            return;
-        }
+        // MQTTnet reports a message queued only after queuing it, so its send loop may write it first: the count then
+        // goes to -1 and back to 0, and the first message of a receiver must find its entry here too.
+        var receiver = _receivers.GetOrAdd(receiverClientId, static _ => new Receiver());
         if (written)
         {
             Interlocked.Exchange(ref receiver.LastSentTimestamp, clock.GetTimestamp());
