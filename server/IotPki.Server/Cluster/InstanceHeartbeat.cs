@@ -34,7 +34,13 @@ public sealed partial class InstanceHeartbeat(IServiceScopeFactory scopes, Clust
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<IotPkiDbContext>();
         var now = clock.GetUtcNow();
+        var issuing = instance.IssuingCa;
         await RecordAsync(db, instance, now, ct);
+        if (instance.IssuingCa != issuing)
+        {
+            // A reload recorded its CA while this beat was writing the one it read before: write the new one again.
+            await RecordAsync(db, instance, now, ct);
+        }
         var dead = await db.Instances.Where(i => i.HeartbeatAt < now - interval * 3).Select(i => i.Id).ToListAsync(ct);
         foreach (var id in dead)
         {
