@@ -84,7 +84,7 @@ public sealed class BootstrapGate(IotPkiDbContext db, DeviceLifecycle lifecycle,
                 ? EnrollmentDecision.AlreadyEnrolled(device, refusal, manufacturer.RequireProofOfPossession)
                 : EnrollmentDecision.Refuse(refusal, deviceId);
         }
-        return EnrollmentDecision.Allow(device, manufacturer, manufacturer.RequireProofOfPossession);
+        return EnrollmentDecision.Allow(device, manufacturer);
     }
 
     private static X509Certificate2 Anchor(Manufacturer m) =>

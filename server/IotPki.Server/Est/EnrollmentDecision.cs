@@ -14,8 +14,10 @@ namespace IotPki.Server.Est;
 public sealed record EnrollmentDecision(Device? Device, EstRefusal? Refusal, bool AwaitingApproval = false, DeviceId? Claimed = null,
     bool ProofOfPossessionRequired = false, bool ResendsToSameKey = false, Manufacturer? Manufacturer = null)
 {
-    public static EnrollmentDecision Allow(Device device, Manufacturer? manufacturer = null, bool proofOfPossessionRequired = false) =>
-        new(device, null, ProofOfPossessionRequired: proofOfPossessionRequired, Manufacturer: manufacturer);
+    /// <summary>Allowed; with the manufacturer when the gate read it (a first enrollment), whose setting says whether
+    /// proof of possession is required.</summary>
+    public static EnrollmentDecision Allow(Device device, Manufacturer? manufacturer = null) =>
+        new(device, null, ProofOfPossessionRequired: manufacturer?.RequireProofOfPossession ?? false, Manufacturer: manufacturer);
     public static EnrollmentDecision Refuse(EstRefusal refusal, DeviceId? claimed = null) => new(null, refusal, Claimed: claimed);
     public static EnrollmentDecision AlreadyEnrolled(Device device, EstRefusal refusal, bool proofOfPossessionRequired) =>
         new(device, refusal, Claimed: device.Id, ProofOfPossessionRequired: proofOfPossessionRequired, ResendsToSameKey: true);

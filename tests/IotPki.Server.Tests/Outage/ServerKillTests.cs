@@ -146,7 +146,7 @@ public sealed class ServerKillTests : IAsyncLifetime
             info.Environment[key] = value;
         }
         var process = Process.Start(info)!;
-        // The server's last lines (warnings and errors): what a start that never becomes ready said.
+        // The server's last 40 lines: what a start that never becomes ready said.
         var said = new ConcurrentQueue<string>();
         void Keep(string? line)
         {
