@@ -29,7 +29,9 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
 
     private Task _killStep = Task.CompletedTask;
 
-    public async Task RunAsync(IReadOnlyList<string> deviceIds, TimeSpan duration, TextWriter progress, CancellationToken ct)
+    /// <summary>Runs the fleet for <paramref name="duration"/>, then gives the devices that should be online up to
+    /// <paramref name="settle"/> more to be so (one in a reconnect back-off is not locked out) before counting them.</summary>
+    public async Task RunAsync(IReadOnlyList<string> deviceIds, TimeSpan duration, TextWriter progress, CancellationToken ct, TimeSpan settle = default)
     {
         // Not linked to ct: stopped from outside, the run first counts who is online, then stops its agents.
         using var stop = new CancellationTokenSource();
@@ -64,7 +66,7 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
             _killStep = KillServerAsync(kill, started + duration * 0.35, killStop.Token);
         }
         // At the end, who is online is counted before the agents are stopped (stopping closes their sessions).
-        var end = EndAsync(duration, stop, ct);
+        var end = EndAsync(duration, settle, progress, stop, ct);
         using var operatorApi = _faults.Api is { } api ? OperatorHttp(api) : null;
         for (var i = 0; i < deviceIds.Count && !stop.IsCancellationRequested; i++)
         {
@@ -108,7 +110,7 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
         await progress.WriteLineAsync(Line(DateTime.UtcNow - started, agents.Count));
     }
 
-    private async Task EndAsync(TimeSpan duration, CancellationTokenSource stop, CancellationToken ct)
+    private async Task EndAsync(TimeSpan duration, TimeSpan settle, TextWriter progress, CancellationTokenSource stop, CancellationToken ct)
     {
         try
         {
@@ -120,12 +122,25 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
         }
         // A kill step still waiting for its devices is bounded by its own deadlines: its outcome is part of the run.
         await _killStep;
-        // Nobody locked out for good: every device that should be online is, at the end.
-        var expected = Devices().Where(d => !d.Stolen && !d.Stopped).ToList();
-        Faults.Count("online_at_end", expected.Count(d => d.Online));
+        // Nobody locked out for good: every device that should be online is, at the end or within the settle time.
+        var settleStarted = DateTime.UtcNow;
+        while (!ct.IsCancellationRequested && DateTime.UtcNow - settleStarted < settle && Expected().Any(d => !d.Online))
+        {
+            await Task.Delay(200, CancellationToken.None);
+        }
+        var expected = Expected();
+        var online = expected.Count(d => d.Online);
+        Faults.Count("online_at_end", online);
         Faults.Count("expected_online", expected.Count);
+        if (settle > TimeSpan.Zero)
+        {
+            await progress.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"settled: {online} of {expected.Count} online {(DateTime.UtcNow - settleStarted).TotalSeconds:F1} s after the run's end"));
+        }
         await stop.CancelAsync();
     }
+
+    private List<SimulatedDevice> Expected() => Devices().Where(d => !d.Stolen && !d.Stopped).ToList();
 
     /// <summary>The devices started so far; the start loop may still be adding to them.</summary>
     private SimulatedDevice[] Devices()
@@ -195,6 +210,11 @@ public sealed class FleetRun(Factory factory, IReadOnlyList<(Uri Est, Uri Broker
             {
                 // A revoked device's agent stops for good: the expected end of a stolen device.
                 Faults.Count("stolen.agent_stopped");
+                // Cut mid-rotation and revoked before it was back: no valid identity is the outcome a theft wants.
+                if (device.CutsUnrecovered > 0)
+                {
+                    Faults.Count("power_loss.revoked_before_recovery", device.CutsUnrecovered);
+                }
                 device.Stopped = true;
                 return;
             }

@@ -266,6 +266,8 @@ var devicesDirOption = new Option<DirectoryInfo>("--devices") { Required = true,
 var fleetRunCountOption = new Option<int?>("--count") { Description = "Run the first N devices (default: all)" };
 var rateOption = new Option<double>("--rate") { DefaultValueFactory = _ => 50, Description = "Devices started per second (0: all at once)" };
 var durationOption = new Option<TimeSpan>("--duration") { DefaultValueFactory = _ => TimeSpan.FromMinutes(5), Description = "How long the fleet runs, e.g. 00:30:00" };
+var settleOption = new Option<TimeSpan>("--settle") { DefaultValueFactory = _ => TimeSpan.FromMinutes(1),
+    Description = "After --duration, how long devices in a reconnect back-off get to be online again before they are counted" };
 var serversOption = new Option<string[]>("--server") { Required = true, AllowMultipleArgumentsPerToken = true,
     Description = "A server instance as EST-URL,BROKER-URL (e.g. https://localhost:8443,mqtts://localhost:8883); repeat for several" };
 var renewalFractionOption = new Option<double>("--renewal-fraction") { DefaultValueFactory = _ => 2.0 / 3, Description = "When each agent rotates on its own timer (fraction of the lifetime)" };
@@ -288,7 +290,7 @@ var seedOption = new Option<int>("--seed") { DefaultValueFactory = _ => 1, Descr
 var shardOption = new Option<string>("--shard") { Description = "K/N: run only every N-th device from the K-th (0-based), so that N processes share one fleet (each has its own descriptor limit)" };
 var tallyOption = new Option<FileInfo>("--tally") { Description = "Write the run's counts and raw latency samples here, for fleet-merge" };
 var fleetRun = new Command("fleet", "Run N devices on the real agent library (enroll, connect, rotate on timer and on the server's ask), spread over server instances; progress, then a summary.")
-    { devicesDirOption, fleetRunCountOption, shardOption, tallyOption, rateOption, durationOption, serversOption, caOption, renewalFractionOption, jsonOption, stateRootOption,
+    { devicesDirOption, fleetRunCountOption, shardOption, tallyOption, rateOption, durationOption, settleOption, serversOption, caOption, renewalFractionOption, jsonOption, stateRootOption,
       powerLossOption, networkDropOption, stormIntervalOption, clockSkewOption, clonesOption, stolenOption, faultApiOption, faultCertOption, faultKeyOption, seedOption, telemetryOption,
       killServerOption, killCommandOption, restartCommandOption };
 fleetRun.SetAction(async (parse, ct) =>
@@ -363,7 +365,7 @@ fleetRun.SetAction(async (parse, ct) =>
     var run = new FleetRun(f, servers, parse.GetValue(caOption)!.FullName, parse.GetValue(rateOption), parse.GetValue(renewalFractionOption),
         faults, parse.GetValue(stateRootOption)?.FullName, parse.GetValue(telemetryOption));
     var duration = parse.GetValue(durationOption);
-    await run.RunAsync(ids, duration, Console.Error, ct);
+    await run.RunAsync(ids, duration, Console.Error, ct, parse.GetValue(settleOption));
     var tally = run.Tally();
     var (line, json) = tally.Render(duration);
     Console.WriteLine(line);

@@ -11,7 +11,8 @@ public sealed class SimulatedDevice(string id, FleetFaults faults, FaultLedger l
     private const int RotationSteps = 9;
 
     private int _cutIn;
-    private bool _cutHappened;
+    // Power cuts not yet followed by a broker session: a device cut again while it resumes a rotation owes two.
+    private int _cutsUnrecovered;
     private bool _announcedSkew;
     private readonly TaskCompletionSource _firstConnect = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource<long> _sessionClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -64,10 +65,9 @@ public sealed class SimulatedDevice(string id, FleetFaults faults, FaultLedger l
             Online = true;
             _sessionSerial = Serial(values);
             _firstConnect.TrySetResult();
-            if (_cutHappened)
+            if (Interlocked.Exchange(ref _cutsUnrecovered, 0) is var recovered and > 0)
             {
-                _cutHappened = false;
-                ledger.Count("power_loss.recovered");
+                ledger.Count("power_loss.recovered", recovered);
             }
             if (Skewed && !_announcedSkew)
             {
@@ -96,12 +96,15 @@ public sealed class SimulatedDevice(string id, FleetFaults faults, FaultLedger l
         }
     }
 
+    /// <summary>Power cuts this device has not come back from: it was revoked (stolen) before it could.</summary>
+    public int CutsUnrecovered => Volatile.Read(ref _cutsUnrecovered);
+
     /// <summary>The agent's checkpoint hook: the armed power cut happens here, between two durable steps.</summary>
     public void Checkpoint(string step)
     {
         if (Volatile.Read(ref _cutIn) > 0 && Interlocked.Decrement(ref _cutIn) == 0)
         {
-            _cutHappened = true;
+            Interlocked.Increment(ref _cutsUnrecovered);
             Online = false;
             ledger.Count("power_loss.injected");
             throw new PowerCutException(step);
