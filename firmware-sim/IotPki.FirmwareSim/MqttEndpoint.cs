@@ -28,8 +28,12 @@ public sealed class MqttEndpoint
     public static X509Certificate2 LoadIdentity(string certPath, string keyPath) =>
         X509Certificate2.CreateFromPemFile(certPath, keyPath);
 
-    public MqttClientOptions Options(X509Certificate2 certificate, string clientId) =>
-        new MqttClientOptionsBuilder()
+    /// <param name="socketBufferBytes">The TCP socket's receive and send buffer. MQTTnet sets 8 KiB unless told: a
+    /// receive window that small, against a broker with megabytes to send, stalls in TCP's zero-window probing
+    /// (bench/results/20261130-broker-qos-profile.md).</param>
+    public MqttClientOptions Options(X509Certificate2 certificate, string clientId, int? socketBufferBytes = null)
+    {
+        var options = new MqttClientOptionsBuilder()
             .WithTcpServer(Host, Port)
             .WithClientId(clientId)
             .WithProtocolVersion(MqttProtocolVersion.V500)
@@ -45,14 +49,20 @@ public sealed class MqttEndpoint
                     && ChainValidator.Validate(c, _anchor, _intermediates, DateTimeOffset.UtcNow) == ChainVerdict.Valid);
             })
             .Build();
+        if (socketBufferBytes is { } bytes)
+        {
+            ((MqttClientTcpOptions)options.ChannelOptions).BufferSize = bytes;
+        }
+        return options;
+    }
 
     /// <summary>Connects a new client (a new TCP and TLS connection) and throws unless the broker accepted it.</summary>
-    public async Task<IMqttClient> ConnectAsync(X509Certificate2 certificate, string clientId, CancellationToken ct)
+    public async Task<IMqttClient> ConnectAsync(X509Certificate2 certificate, string clientId, CancellationToken ct, int? socketBufferBytes = null)
     {
         var client = new MqttClientFactory().CreateMqttClient();
         try
         {
-            var result = await client.ConnectAsync(Options(certificate, clientId), ct);
+            var result = await client.ConnectAsync(Options(certificate, clientId, socketBufferBytes), ct);
             if (result.ResultCode != MqttClientConnectResultCode.Success)
             {
                 throw new InvalidOperationException($"{clientId}: CONNACK {result.ResultCode} {result.ReasonString}");

@@ -10,7 +10,8 @@ namespace IotPki.FirmwareSim;
 /// <summary>P publishers (devices, each to devices/&lt;id&gt;/telemetry as fast as it can, QoS 1 with a window of
 /// in-flight messages) and S subscribers of devices/+/telemetry (service identities), one payload size, for a fixed
 /// window after a warm-up. Every message is delivered to every subscriber, so at most S deliveries per publish.</summary>
-public sealed class MqttThroughputBenchmark(MqttEndpoint endpoint, MqttQualityOfServiceLevel qos, int payloadBytes, int inflight, ProcessCpu brokerCpu)
+public sealed class MqttThroughputBenchmark(MqttEndpoint endpoint, MqttQualityOfServiceLevel qos, int payloadBytes, int inflight, ProcessCpu brokerCpu,
+    int? subscriberSocketBufferBytes = null)
 {
     /// <summary>Published and Received: in the window. The totals run on until the publishers stopped and the
     /// deliveries drained, so their ratio says how many deliveries the broker dropped.</summary>
@@ -35,7 +36,7 @@ public sealed class MqttThroughputBenchmark(MqttEndpoint endpoint, MqttQualityOf
         {
             foreach (var (name, cert) in subscribers)
             {
-                var client = await endpoint.ConnectAsync(cert, name, ct);
+                var client = await endpoint.ConnectAsync(cert, name, ct, subscriberSocketBufferBytes);
                 client.ApplicationMessageReceivedAsync += _ =>
                 {
                     Interlocked.Increment(ref _received);

@@ -207,8 +207,10 @@ var payloadOption = new Option<int>("--payload") { DefaultValueFactory = _ => 25
 var secondsOption = new Option<int>("--seconds") { DefaultValueFactory = _ => 10, Description = "Measured window" };
 var warmupOption = new Option<int>("--warmup") { DefaultValueFactory = _ => 2, Description = "Seconds of publishing before the window" };
 var inflightOption = new Option<int>("--inflight") { DefaultValueFactory = _ => 8, Description = "QoS 1: unacknowledged publishes per publisher" };
+var subscriberBufferOption = new Option<int>("--subscriber-socket-buffer") { DefaultValueFactory = _ => 0,
+    Description = "Subscribers' TCP receive and send buffer in bytes (0: MQTTnet's default, 8 KiB)" };
 var throughputBench = new Command("mqtt-throughput-bench", "Publishers (devices, devices/<id>/telemetry) and subscribers (services, devices/+/telemetry): messages/second published and received.")
-    { dirOption, hostOption, portOption, caOption, servicesOption, qosOption, publishersOption, subscribersOption, payloadOption, secondsOption, warmupOption, inflightOption, skipOption, cpuPidOption };
+    { dirOption, hostOption, portOption, caOption, servicesOption, qosOption, publishersOption, subscribersOption, payloadOption, secondsOption, warmupOption, inflightOption, skipOption, cpuPidOption, subscriberBufferOption };
 throughputBench.SetAction(async (parse, ct) =>
 {
     var f = new Factory(parse.GetValue(dirOption)!.FullName);
@@ -227,7 +229,8 @@ throughputBench.SetAction(async (parse, ct) =>
     var qos = parse.GetValue(qosOption) == 1 ? MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce : MQTTnet.Protocol.MqttQualityOfServiceLevel.AtMostOnce;
     var endpoint = new MqttEndpoint(parse.GetValue(hostOption)!, parse.GetValue(portOption), parse.GetValue(caOption)!.FullName);
     var cpu = new ProcessCpu(parse.GetValue(cpuPidOption));
-    var bench = new MqttThroughputBenchmark(endpoint, qos, parse.GetValue(payloadOption), parse.GetValue(inflightOption), cpu);
+    var bench = new MqttThroughputBenchmark(endpoint, qos, parse.GetValue(payloadOption), parse.GetValue(inflightOption), cpu,
+        parse.GetValue(subscriberBufferOption) is > 0 and var buffer ? buffer : null);
     var r = await bench.RunAsync(publishers, subscribers, TimeSpan.FromSeconds(parse.GetValue(warmupOption)), TimeSpan.FromSeconds(parse.GetValue(secondsOption)), ct);
     var cpuText = cpu.Enabled
         ? string.Create(CultureInfo.InvariantCulture, $" broker_cpu_s={r.BrokerCpuSeconds:F2} broker_cpu_us_per_delivery={r.BrokerCpuSeconds * 1e6 / Math.Max(1, r.Received):F1}")
