@@ -81,7 +81,7 @@ public sealed class BootstrapGate(IotPkiDbContext db, DeviceLifecycle lifecycle,
             var refusal = EstRefusal.Forbidden("already_enrolled",
                 $"Device '{deviceId}' is already enrolled: its bootstrap certificate is refused (a clone?) unless an operator allows re-provisioning.");
             return device.BootstrapThumbprint == CertificateIdentifiers.Thumbprint(bootstrap)
-                ? EnrollmentDecision.AlreadyEnrolled(device, refusal, manufacturer.RequireProofOfPossession)
+                ? EnrollmentDecision.AlreadyEnrolled(device, refusal, manufacturer)
                 : EnrollmentDecision.Refuse(refusal, deviceId);
         }
         return EnrollmentDecision.Allow(device, manufacturer);

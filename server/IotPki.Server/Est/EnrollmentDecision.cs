@@ -19,8 +19,8 @@ public sealed record EnrollmentDecision(Device? Device, EstRefusal? Refusal, boo
     public static EnrollmentDecision Allow(Device device, Manufacturer? manufacturer = null) =>
         new(device, null, ProofOfPossessionRequired: manufacturer?.RequireProofOfPossession ?? false, Manufacturer: manufacturer);
     public static EnrollmentDecision Refuse(EstRefusal refusal, DeviceId? claimed = null) => new(null, refusal, Claimed: claimed);
-    public static EnrollmentDecision AlreadyEnrolled(Device device, EstRefusal refusal, bool proofOfPossessionRequired) =>
-        new(device, refusal, Claimed: device.Id, ProofOfPossessionRequired: proofOfPossessionRequired, ResendsToSameKey: true);
+    public static EnrollmentDecision AlreadyEnrolled(Device device, EstRefusal refusal, Manufacturer manufacturer) =>
+        new(device, refusal, Claimed: device.Id, ProofOfPossessionRequired: manufacturer.RequireProofOfPossession, ResendsToSameKey: true);
     /// <summary>The device waits for an operator's approval: EST answers 202 with Retry-After.</summary>
     public static EnrollmentDecision Wait(Device device) => new(device, null, AwaitingApproval: true);
 }
