@@ -163,8 +163,9 @@ public sealed class SubscriberBackPressureTests(SubscriberBackPressureTests.Fixt
 
     private async Task<long> DroppedAsync()
     {
-        using var admin = OperatorClient.Create(server, await OperatorClient.IssueAsync(server, $"bp-admin-{Guid.NewGuid():N}"[..20], OperatorRole.Viewer));
-        var broker = await admin.GetFromJsonAsync<JsonElement>("/api/v1/broker");
+        using var viewer = await OperatorClient.IssueAsync(server, $"bp-viewer-{Guid.NewGuid():N}"[..20], OperatorRole.Viewer);
+        using var api = OperatorClient.Create(server, viewer);
+        var broker = await api.GetFromJsonAsync<JsonElement>("/api/v1/broker");
         return broker.GetProperty("messagesDropped").GetInt64();
     }
 }
