@@ -28,6 +28,7 @@ public sealed class OcspResponder
     /// <summary>An issuing CA as a responder: it signs answers about the certificates it issued (RFC 6960 §2.2).</summary>
     private sealed class IssuerSigner
     {
+        public CertificateAuthority Ca { get; }
         public BcCertificate[] Chain { get; }
         public RespID ResponderId { get; }
         public EcdsaSignatureFactory Signer { get; }
@@ -35,6 +36,7 @@ public sealed class OcspResponder
 
         public IssuerSigner(CertificateAuthority ca)
         {
+            Ca = ca;
             var issuer = new BcCertificate(ca.Certificate.RawData);
             Chain = [issuer];
             ResponderId = new RespID(issuer.GetPublicKey());
@@ -84,7 +86,7 @@ public sealed class OcspResponder
         var parsed = Parse(requestDer);
         if (parsed is null)
         {
-            return new OcspAnswer(MalformedRequest, OcspOutcome.Malformed, []);
+            return new OcspAnswer(MalformedRequest, OcspOutcome.Malformed, [], SignedBy: null);
         }
         var (ids, nonce) = parsed.Value;
 
@@ -134,7 +136,7 @@ public sealed class OcspResponder
         var basic = generator.Generate(signer.Signer, signer.Chain, thisUpdate);
         CaSignatures.Signed("ocsp");
         var der = new OCSPRespGenerator().Generate(OCSPRespGenerator.Successful, basic).GetEncoded();
-        return new OcspAnswer(der, OcspOutcome.Successful, statuses);
+        return new OcspAnswer(der, OcspOutcome.Successful, statuses, signer.Ca);
     }
 
     /// <summary>The CertIDs and the nonce's extnValue, or null when the request is not a well-formed OCSPRequest.</summary>
@@ -198,4 +200,5 @@ public sealed class OcspResponder
 public enum OcspOutcome { Successful, Malformed }
 
 /// <summary>The DER <c>OCSPResponse</c> and, for logs and tests, the status given to each serial.</summary>
-public sealed record OcspAnswer(byte[] Der, OcspOutcome Outcome, IReadOnlyList<(string Serial, string Status)> Statuses);
+/// <param name="SignedBy">The issuing CA whose key signed the answer (none for a malformed request).</param>
+public sealed record OcspAnswer(byte[] Der, OcspOutcome Outcome, IReadOnlyList<(string Serial, string Status)> Statuses, CertificateAuthority? SignedBy);

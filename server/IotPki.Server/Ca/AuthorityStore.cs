@@ -22,6 +22,12 @@ public sealed class AuthorityStore(IotPkiDbContext db, TimeProvider clock, CaKey
     /// <summary>Whether the root key is still in the database, as versions before the offline root kept it.</summary>
     public bool RootKeyInDatabase { get; private set; }
 
+    /// <summary>An issuing CA key this store opened (decrypted, or found in its token) while loading.</summary>
+    public sealed record OpenedKey(string Role, string Store);
+
+    /// <summary>The issuing CA keys opened by the loads of this store, for their audit rows.</summary>
+    public List<OpenedKey> OpenedKeys { get; } = [];
+
     /// <summary>An issuing CA as loaded: its name (role), its certificate and key, and whether it is the one that signs.</summary>
     public sealed record LoadedIssuing(string Name, CertificateAuthority Ca, bool Active);
 
@@ -80,13 +86,16 @@ public sealed class AuthorityStore(IotPkiDbContext db, TimeProvider clock, CaKey
 
     private List<LoadedIssuing> LoadIssuing(IEnumerable<AuthorityRecord> records, IReadOnlyDictionary<string, CertificateAuthority>? loaded = null)
     {
-        var issuing = records.Where(r => AuthorityRole.IsIssuing(r.Role) && r.RetiredAt is null)
-            .Select(r => new LoadedIssuing(r.Role,
-                loaded?.GetValueOrDefault(r.Role) is { } ca && ca.CertificatePem == r.CertificatePem
-                    ? ca
-                    : CertificateAuthority.Load(r.CertificatePem, keys.Open(r.KeyReference)),
-                r.Active))
-            .ToList();
+        var issuing = new List<LoadedIssuing>();
+        foreach (var r in records.Where(r => AuthorityRole.IsIssuing(r.Role) && r.RetiredAt is null))
+        {
+            if (loaded?.GetValueOrDefault(r.Role) is not { } ca || ca.CertificatePem != r.CertificatePem)
+            {
+                ca = CertificateAuthority.Load(r.CertificatePem, keys.Open(r.KeyReference));
+                OpenedKeys.Add(new OpenedKey(r.Role, CaKeyStores.KindOf(r.KeyReference)));
+            }
+            issuing.Add(new LoadedIssuing(r.Role, ca, r.Active));
+        }
         return issuing.Count(i => i.Active) == 1 ? issuing
             : throw new InvalidOperationException($"{issuing.Count(i => i.Active)} issuing CAs are marked active; exactly one must be: the authorities table is damaged.");
     }

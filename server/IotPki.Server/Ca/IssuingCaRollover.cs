@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using IotPki.Pki;
 using IotPki.Server.Cluster;
 using IotPki.Server.Data;
@@ -33,7 +34,7 @@ public sealed class IssuingCaRollover(
             ?? throw new InvalidOperationException("There is no root CA yet: start the server once to initialize the PKI.");
         var previous = records.Single(r => AuthorityRole.IsIssuing(r.Role) && r.Active);
 
-        using var root = CertificateAuthority.Load(rootRecord.CertificatePem, keys.Open(rootRecord.KeyReference));
+        using var root = CertificateAuthority.Load(rootRecord.CertificatePem, await OpenRootKeyAsync(rootRecord.KeyReference, actor, now, tx, ct));
         Audit("ca.root_key_used", actor, now, $"rollover: root key opened from the {CaKeyStores.KindOf(rootRecord.KeyReference)} store");
         var key = keys.Issuing.Generate($"iotpki-issuing-{now:yyyyMMdd}");
         using var issuing = CertificateAuthority.CreateSubordinate($"IotPki Issuing CA {now:yyyy-MM-dd HHmmss}", AuthorityStore.IssuingLifetime, now, root, key.Key);
@@ -60,6 +61,26 @@ public sealed class IssuingCaRollover(
         using var previousCertificate = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(previous.CertificatePem);
         var inUseUntil = await IssuingCaRetirement.LastExpiryAsync(db, previous.Role, previousCertificate, ct);
         return new Result(previous.Role, role, issuing.Certificate.Subject, kind, inUseUntil, instances, lagging);
+    }
+
+    /// <summary>The root key, for this ceremony only. When it cannot be opened (the offline file or token is not on this
+    /// machine, a wrong passphrase or PIN) nothing is changed and the refusal is an audit row of its own.</summary>
+    private async Task<ECDsa> OpenRootKeyAsync(string reference, string actor, DateTimeOffset now,
+        Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction tx, CancellationToken ct)
+    {
+        try
+        {
+            return keys.Open(reference);
+        }
+        catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException or InvalidOperationException
+            or Net.Pkcs11Interop.Common.Pkcs11Exception)
+        {
+            await tx.RollbackAsync(ct);
+            db.ChangeTracker.Clear();
+            Audit("ca.rollover_refused", actor, now, $"the root key could not be opened from the {CaKeyStores.KindOf(reference)} store: {e.Message}");
+            await db.SaveChangesAsync(ct);
+            throw new InvalidOperationException($"Rollover refused, nothing changed: the root key could not be opened ({e.Message}). See docs/ca-keys.md, the offline root.", e);
+        }
     }
 
     /// <summary>Returns once every live instance reports the new CA in its heartbeat row, so that a renewal the operator

@@ -20,16 +20,26 @@ public sealed partial class PkiInitializer(
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<IotPkiDbContext>();
         await db.Database.MigrateAsync(ct);
-        var store = new AuthorityStore(db, clock, keys, passphrase);
-        var (root, issuing) = await store.LoadOrCreateAsync(ct);
-        if (store.RootKeyInDatabase)
+        await _loading.WaitAsync(ct);
+        try
         {
-            LogRootKeyInDatabase(logger);
+            var store = new AuthorityStore(db, clock, keys, passphrase);
+            var (root, issuing) = await store.LoadOrCreateAsync(ct);
+            if (store.RootKeyInDatabase)
+            {
+                LogRootKeyInDatabase(logger);
+            }
+            await LoadAsync(db, root, issuing, store.OpenedKeys, ct);
         }
-        await LoadAsync(db, root, issuing, ct);
+        finally
+        {
+            _loading.Release();
+        }
     }
 
-    /// <summary>Loads the issuing CAs again, after another process rolled over or retired one.</summary>
+    /// <summary>Loads the issuing CAs again, after another process rolled over or retired one. The CAs are read under
+    /// the same lock as they are loaded: two reloads (the notice and this instance's own rollover or retirement) could
+    /// otherwise load in the opposite order of their reads, leaving the older set in place.</summary>
     public async Task ReloadAsync(CancellationToken ct)
     {
         if (!state.IsReady)
@@ -38,40 +48,59 @@ public sealed partial class PkiInitializer(
         }
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<IotPkiDbContext>();
-        var issuing = await new AuthorityStore(db, clock, keys, passphrase)
-            .LoadIssuingAsync(state.Authorities.ToDictionary(a => a.Name, a => a.Ca), ct);
-        await LoadAsync(db, state.Root, issuing, ct);
-    }
-
-    private async Task LoadAsync(IotPkiDbContext db, System.Security.Cryptography.X509Certificates.X509Certificate2 root,
-        List<AuthorityStore.LoadedIssuing> issuing, CancellationToken ct)
-    {
         await _loading.WaitAsync(ct);
         try
         {
-            var o = options.Value;
-            var baseUrl = o.PublicBaseUrl.TrimEnd('/');
-            var authorities = issuing.Select(i => new IssuingAuthority(i.Name,
-                new CertificateIssuer(i.Ca, new PkiEndpoints(new Uri($"{baseUrl}/crl/{i.Name}.crl"), new Uri($"{baseUrl}/ocsp"), o.TrustDomain), clock),
-                i.Active)).ToList();
-            var active = authorities.Single(a => a.Active);
-
-            Directory.CreateDirectory(o.DataDirectory);
-            var (tlsCertificate, issued) = await ServerTlsCertificate.EnsureAsync(db, o, active.Issuer, clock, ct);
-            if (issued is not null)
-            {
-                LogServerCertificateIssued(logger, issued.SerialHex);
-            }
-            ServerTlsCertificate.WriteCaBundle(o, root, authorities.OrderByDescending(a => a.Active).Select(a => a.Ca.Certificate));
-            state.ServerTls.Context = ServerTlsCertificate.CreateContext(tlsCertificate, active.Ca.Certificate);
-            state.Load(root, authorities);
-            await ReportIssuingCaAsync(db, active.Name, ct);
-            LogReady(logger, active.Ca.Certificate.Subject, authorities.Count, Path.GetFullPath(Path.Combine(o.DataDirectory, ServerTlsCertificate.CaBundleFile)));
+            var store = new AuthorityStore(db, clock, keys, passphrase);
+            var issuing = await store.LoadIssuingAsync(state.Authorities.ToDictionary(a => a.Name, a => a.Ca), ct);
+            await LoadAsync(db, state.Root, issuing, store.OpenedKeys, ct);
         }
         finally
         {
             _loading.Release();
         }
+    }
+
+    /// <summary>Makes the CAs read current (the caller holds <see cref="_loading"/>).</summary>
+    private async Task LoadAsync(IotPkiDbContext db, System.Security.Cryptography.X509Certificates.X509Certificate2 root,
+        List<AuthorityStore.LoadedIssuing> issuing, IReadOnlyList<AuthorityStore.OpenedKey> opened, CancellationToken ct)
+    {
+        await AuditOpenedKeysAsync(db, opened, ct);
+        var o = options.Value;
+        var baseUrl = o.PublicBaseUrl.TrimEnd('/');
+        var authorities = issuing.Select(i => new IssuingAuthority(i.Name,
+            new CertificateIssuer(i.Ca, new PkiEndpoints(new Uri($"{baseUrl}/crl/{i.Name}.crl"), new Uri($"{baseUrl}/ocsp"), o.TrustDomain), clock),
+            i.Active)).ToList();
+        var active = authorities.Single(a => a.Active);
+
+        Directory.CreateDirectory(o.DataDirectory);
+        var (tlsCertificate, issued) = await ServerTlsCertificate.EnsureAsync(db, o, active.Issuer, clock, ct);
+        if (issued is not null)
+        {
+            LogServerCertificateIssued(logger, issued.SerialHex);
+        }
+        ServerTlsCertificate.WriteCaBundle(o, root, authorities.OrderByDescending(a => a.Active).Select(a => a.Ca.Certificate));
+        state.ServerTls.Context = ServerTlsCertificate.CreateContext(tlsCertificate, active.Ca.Certificate);
+        state.Load(root, authorities);
+        await ReportIssuingCaAsync(db, active.Name, ct);
+        LogReady(logger, active.Ca.Certificate.Subject, authorities.Count, Path.GetFullPath(Path.Combine(o.DataDirectory, ServerTlsCertificate.CaBundleFile)));
+    }
+
+    /// <summary>Every CA key operation is an audit row: opening an issuing key is one, per instance (a key opened by
+    /// a first run's creation is in its <c>ca.created</c> row).</summary>
+    private async Task AuditOpenedKeysAsync(IotPkiDbContext db, IReadOnlyList<AuthorityStore.OpenedKey> opened, CancellationToken ct)
+    {
+        if (opened.Count == 0)
+        {
+            return;
+        }
+        var now = clock.GetUtcNow();
+        foreach (var key in opened)
+        {
+            AuditLog.Add(db, now, "ca.key_opened", "system",
+                detail: $"{key.Role}: key opened from the {key.Store} store by instance {instance.Host} ({instance.Id})");
+        }
+        await db.SaveChangesAsync(ct);
     }
 
     /// <summary>This instance's heartbeat row names the CA it now signs with, at once rather than at the next beat: a

@@ -3,6 +3,7 @@ using IotPki.Pki;
 using IotPki.Server.Data;
 using IotPki.Server.Data.Entities;
 using IotPki.Server.Ca;
+using IotPki.Server.Cluster;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -14,7 +15,7 @@ namespace IotPki.Server.Revocation;
 /// answer changes — a revocation by any server instance on the database — or the CRL is older than half its validity,
 /// it is rebuilt.</summary>
 public sealed partial class CrlPublisher(
-    IServiceScopeFactory scopes, PkiState pki, IOptions<RevocationOptions> options, RevocationMetrics metrics, TimeProvider clock, ILogger<CrlPublisher> logger)
+    IServiceScopeFactory scopes, PkiState pki, ClusterInstance instance, IOptions<RevocationOptions> options, RevocationMetrics metrics, TimeProvider clock, ILogger<CrlPublisher> logger)
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IssuerCrl> _issuers = new(StringComparer.Ordinal);
 
@@ -73,6 +74,10 @@ public sealed partial class CrlPublisher(
             var entries = await RevokedEntriesAsync(db, authority, now, ct);
             var queried = watch.ElapsedMilliseconds;
             var issued = issuer.Builder.Build(entries, options.Value.CrlValidity);
+            // A CRL signature is a CA key operation: audited before the CRL is served.
+            AuditLog.Add(db, now, "crl.signed", "system", detail:
+                $"CRL {issued.Number} of {authority.Name}: {issued.EntryCount} entries, next update {issued.NextUpdate:u}, by instance {instance.Host} ({instance.Id})");
+            await db.SaveChangesAsync(ct);
             issuer.Current = new Published(issued, fingerprint);
             metrics.CrlBuilt(watch.Elapsed, issued.EntryCount, issued.Der.Length);
             LogRebuilt(logger, authority.Name, issued.Number.ToString(), issued.EntryCount, issued.Der.Length, watch.ElapsedMilliseconds, queried);

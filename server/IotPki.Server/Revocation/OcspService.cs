@@ -6,7 +6,7 @@ namespace IotPki.Server.Revocation;
 
 /// <summary>The OCSP responder of this instance for every issuing CA in use, made again when a rollover changes them.</summary>
 public sealed partial class OcspService(
-    PkiState pki, CertificateStatusCache store, IOptions<RevocationOptions> options, RevocationMetrics metrics, TimeProvider clock, ILogger<OcspService> logger)
+    PkiState pki, CertificateStatusCache store, OcspSignatureAudit audit, IOptions<RevocationOptions> options, RevocationMetrics metrics, TimeProvider clock, ILogger<OcspService> logger)
 {
     private (IReadOnlyList<IssuingAuthority> For, OcspResponder Responder)? _responder;
 
@@ -25,6 +25,10 @@ public sealed partial class OcspService(
             LogStoreFailed(logger, e.GetType().Name);
             metrics.OcspAnswered("unavailable");
             return OcspResponder.InternalError;
+        }
+        if (answer.SignedBy is { } ca && authorities.FirstOrDefault(a => ReferenceEquals(a.Ca, ca)) is { } signer)
+        {
+            audit.Signed(signer.Name);
         }
         if (answer.Outcome == OcspOutcome.Malformed)
         {

@@ -26,6 +26,8 @@ public static class RevocationEndpoints
         builder.Services.AddSingleton<CrlPublisher>();
         builder.Services.AddSingleton<RevocationMetrics>();
         builder.Services.AddSingleton<OcspService>();
+        builder.Services.AddSingleton<OcspSignatureAudit>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<OcspSignatureAudit>());
         return builder;
     }
 

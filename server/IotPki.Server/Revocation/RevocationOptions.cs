@@ -19,6 +19,10 @@ public sealed class RevocationOptions : IValidatableObject
     /// <summary>nextUpdate − thisUpdate of each OCSP answer.</summary>
     public TimeSpan OcspValidity { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>How often each instance writes its <c>ocsp.signed</c> audit rows: the OCSP answers it signed since the
+    /// last, per issuing CA.</summary>
+    public TimeSpan OcspAuditInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Largest accepted OCSP request body.</summary>
     [Range(512, 1024 * 1024)]
     public int MaxOcspRequestBytes { get; set; } = 16 * 1024;
@@ -28,6 +32,10 @@ public sealed class RevocationOptions : IValidatableObject
         if (CrlValidity < TimeSpan.FromMinutes(2) || CrlValidity > TimeSpan.FromDays(60))
         {
             yield return new ValidationResult("Pki:CrlValidity must be between 2 minutes and 60 days.", [nameof(CrlValidity)]);
+        }
+        if (OcspAuditInterval < TimeSpan.FromSeconds(1) || OcspAuditInterval > TimeSpan.FromHours(1))
+        {
+            yield return new ValidationResult("Pki:OcspAuditInterval must be between 1 second and 1 hour.", [nameof(OcspAuditInterval)]);
         }
         if (OcspValidity < TimeSpan.FromMinutes(1) || OcspValidity > TimeSpan.FromDays(7))
         {
