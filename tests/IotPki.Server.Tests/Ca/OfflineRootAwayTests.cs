@@ -32,7 +32,7 @@ public sealed class OfflineRootAwayTests(ServerFixture server) : IClassFixture<S
 
         var refused = await RolloverAsync();
 
-        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Equal(1, refused.ExitCode);
         var line = Assert.Single(refused.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith("error: Rollover refused, nothing changed: the root key could not be opened", line);
         Assert.Contains(rootFile, line);

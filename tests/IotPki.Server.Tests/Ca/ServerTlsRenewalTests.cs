@@ -39,6 +39,8 @@ public sealed class ServerTlsRenewalTests(ServerTlsRenewalTests.Fixture server) 
         await using var open = await TlsConnection.OpenAsync(server.EstBase);
         var before = open.ServerCertificate;
         Assert.Equal("ok", await open.GetAsync("/healthz"));
+        using var device = await DeviceIdentity.EnrollAsync(server, "tls-renewal-01");
+        using var session = await MqttTestClient.ConnectAsync(server, device.Certificate, device.Id);
 
         server.ServerClock.Advance(TimeSpan.FromMinutes(41));
         X509Certificate2? after = null;
@@ -55,6 +57,17 @@ public sealed class ServerTlsRenewalTests(ServerTlsRenewalTests.Fixture server) 
         // The connection opened before the renewal still answers, still on the old certificate.
         Assert.Equal("ok", await open.GetAsync("/healthz"));
         Assert.Equal(before.SerialNumber, open.ServerCertificate.SerialNumber);
+        // Every listener serves the new certificate to a new client (openssl), and the MQTT session opened before the
+        // renewal is still up.
+        foreach (var port in new[] { server.OperatorBase.Port, server.MqttPort })
+        {
+            var handshake = await ChildProcess.ShellAsync(
+                $"openssl s_client -connect 127.0.0.1:{port} -servername localhost -cert device.pem -key device.key </dev/null 2>/dev/null | openssl x509 -noout -serial",
+                device.Directory);
+            Assert.True(handshake.ExitCode == 0, $"port {port}: {handshake.Stderr}");
+            Assert.Equal($"serial={after.SerialNumber}", handshake.Stdout.Trim(), ignoreCase: true);
+        }
+        Assert.True(session.IsConnected);
         var serial = after.SerialNumber.ToLowerInvariant();
         Assert.Equal(1L, await server.Database.ScalarAsync<long>(
             $"SELECT count(*) FROM certificates WHERE \"Serial\" = '{serial}' AND \"Kind\" = 'server' AND \"Status\" = 'valid'"));
