@@ -61,6 +61,8 @@ public sealed class HsmCaTests(HsmServerFixture server) : IClassFixture<HsmServe
         Assert.Contains(created, d => d!.StartsWith("root:", StringComparison.Ordinal) && d.EndsWith("key generated in the pkcs11 store", StringComparison.Ordinal));
         Assert.Contains(created, d => d!.StartsWith("issuing:", StringComparison.Ordinal) && d.EndsWith("key generated in the pkcs11 store", StringComparison.Ordinal));
         Assert.DoesNotContain(server.Logs.Entries, e => e.Message.Contains(HsmServerFixture.Pin, StringComparison.Ordinal));
+        Assert.Equal(0L, await server.Database.ScalarAsync<long>(
+            "SELECT count(*) FROM audit_events WHERE strpos(coalesce(\"Detail\", '') || \"Actor\", $1) > 0", HsmServerFixture.Pin));
     }
 
     [Fact]
