@@ -65,7 +65,8 @@ public static class BrokerFeature
             });
             listen.UseClientCertificateTls(pki, (_, certificate, _, errors) => gate.Accept(certificate, errors));
             listen.EndHandshake();
-            listen.UseMqttPacketSizeLimit(options.MaxPacketBytes, kestrel.ApplicationServices.GetRequiredService<BrokerAudit>(), pki);
+            listen.UseMqttPacketSizeLimit(options.MaxPacketBytes, kestrel.ApplicationServices.GetRequiredService<BrokerAudit>(),
+                kestrel.ApplicationServices.GetRequiredService<BrokerMetrics>(), pki);
             listen.UseMqtt();
         });
         return created!;

@@ -13,6 +13,7 @@ public sealed class BrokerMetrics : IDisposable
     private readonly Counter<long> _messagesIn;
     private readonly Counter<long> _messagesOut;
     private readonly Counter<long> _messagesDropped;
+    private readonly Counter<long> _closedMidPacket;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _refusalsByReason = new();
     private long _connections;
     private long _connectsTotal;
@@ -21,6 +22,7 @@ public sealed class BrokerMetrics : IDisposable
     private long _dropped;
     private long _auditDropped;
     private long _auditHeldBack;
+    private long _midPacket;
 
     public BrokerMetrics()
     {
@@ -28,6 +30,8 @@ public sealed class BrokerMetrics : IDisposable
         _messagesIn = _meter.CreateCounter<long>("iotpki.broker.messages_in");
         _messagesOut = _meter.CreateCounter<long>("iotpki.broker.messages_out");
         _messagesDropped = _meter.CreateCounter<long>("iotpki.broker.messages_dropped");
+        _closedMidPacket = _meter.CreateCounter<long>("iotpki.broker.closed_mid_packet",
+            description: "Connections the peer closed in the middle of an MQTT packet (a flaky link, or a client probing the broker).");
         _meter.CreateObservableGauge("iotpki.broker.connections", () => Interlocked.Read(ref _connections));
     }
 
@@ -39,6 +43,8 @@ public sealed class BrokerMetrics : IDisposable
     public void MessageOut() { Interlocked.Increment(ref _out); _messagesOut.Add(1); }
     /// <summary>A queued message dropped as the oldest of a full queue (a receiver that stalled).</summary>
     public void MessageDropped() { Interlocked.Increment(ref _dropped); _messagesDropped.Add(1); }
+    /// <summary>A connection its peer closed in the middle of a packet, ended by the broker at once.</summary>
+    public void ClosedMidPacket() { Interlocked.Increment(ref _midPacket); _closedMidPacket.Add(1); }
     public void AuditDropped() => Interlocked.Increment(ref _auditDropped);
     public void AuditHeldBack() => Interlocked.Increment(ref _auditHeldBack);
 
@@ -55,6 +61,7 @@ public sealed class BrokerMetrics : IDisposable
         messagesIn = Interlocked.Read(ref _in),
         messagesOut = Interlocked.Read(ref _out),
         messagesDropped = Interlocked.Read(ref _dropped),
+        connectionsClosedMidPacket = Interlocked.Read(ref _midPacket),
         refusals = _refusalsByReason.ToDictionary(p => p.Key, p => p.Value),
         auditRowsDropped = Interlocked.Read(ref _auditDropped),
         auditRowsHeldBack = Interlocked.Read(ref _auditHeldBack),

@@ -10,10 +10,13 @@ namespace IotPki.Server.Broker;
 
 /// <summary>Enforces <see cref="BrokerOptions.MaxPacketBytes"/> below MQTTnet: the decrypted stream is scanned for MQTT
 /// fixed headers as it arrives, and a connection announcing a larger packet (or a malformed length) is closed before
-/// the packet is buffered. MQTTnet's server has no maximum packet size of its own.</summary>
+/// the packet is buffered. MQTTnet's server has no maximum packet size of its own.
+/// The same scan ends a connection whose peer closed it in the middle of a packet: MQTTnet's reader loop checks for the
+/// end of input only when nothing is buffered, so a half packet followed by a close made it read the same bytes again
+/// and again, a core at 100 % for that connection until its 100-s timeout.</summary>
 public static class MqttPacketSizeLimit
 {
-    public static ListenOptions UseMqttPacketSizeLimit(this ListenOptions listen, int maxPacketBytes, BrokerAudit audit, PkiState pki)
+    public static ListenOptions UseMqttPacketSizeLimit(this ListenOptions listen, int maxPacketBytes, BrokerAudit audit, BrokerMetrics metrics, PkiState pki)
     {
         listen.Use(next => connection =>
         {
@@ -26,7 +29,7 @@ public static class MqttPacketSizeLimit
                     (connection.RemoteEndPoint as System.Net.IPEndPoint)?.Address.ToString(),
                     size < 0 ? "malformed remaining length" : $"{size} bytes, limit {maxPacketBytes}");
                 connection.Abort(new ConnectionAbortedException("MQTT packet too large"));
-            });
+            }, metrics.ClosedMidPacket);
             connection.Transport = new DuplexPipe(reader, transport.Output);
             return next(connection);
         });
@@ -39,10 +42,11 @@ public static class MqttPacketSizeLimit
         public PipeWriter Output { get; } = output;
     }
 
-    private sealed class LimitedReader(PipeReader inner, int max, Action<long> exceeded) : PipeReader
+    internal sealed class LimitedReader(PipeReader inner, int max, Action<long> exceeded, Action closedMidPacket) : PipeReader
     {
         private ReadOnlySequence<byte> _buffer;
         private long _scanned;
+        private long _packetStart; // where the packet being scanned begins, from the buffer's start
         private int _state; // 0 fixed-header byte, 1 remaining length, 2 body
         private long _length;
         private int _lengthBytes;
@@ -66,7 +70,9 @@ public static class MqttPacketSizeLimit
 
         public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
         {
-            _scanned -= _buffer.Slice(_buffer.Start, consumed).Length;
+            var released = _buffer.Slice(_buffer.Start, consumed).Length;
+            _scanned -= released;
+            _packetStart -= released;
             _buffer = default;
             inner.AdvanceTo(consumed, examined);
         }
@@ -83,19 +89,27 @@ public static class MqttPacketSizeLimit
                 throw new ConnectionAbortedException("MQTT packet too large");
             }
             var unscanned = result.Buffer.Slice(_scanned);
+            var offset = _scanned;
             foreach (var memory in unscanned)
             {
-                Scan(memory.Span);
+                Scan(memory.Span, offset);
+                offset += memory.Length;
                 if (_failed)
                 {
                     throw new ConnectionAbortedException("MQTT packet too large");
                 }
             }
             _scanned = result.Buffer.Length;
+            if (result.IsCompleted && _state != 0 && _packetStart <= 0)
+            {
+                // Every whole packet before it has been read: the rest of this one will never come.
+                closedMidPacket();
+                throw new ConnectionAbortedException("The peer closed the connection in the middle of an MQTT packet");
+            }
             return result;
         }
 
-        private void Scan(ReadOnlySpan<byte> span)
+        private void Scan(ReadOnlySpan<byte> span, long offset)
         {
             var i = 0;
             while (i < span.Length)
@@ -103,6 +117,7 @@ public static class MqttPacketSizeLimit
                 switch (_state)
                 {
                     case 0:
+                        _packetStart = offset + i;
                         i++;
                         _state = 1;
                         _length = 0;
