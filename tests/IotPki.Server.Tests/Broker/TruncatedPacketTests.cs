@@ -1,8 +1,5 @@
 using System.IO.Pipelines;
-using System.Net;
-using System.Net.Security;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using IotPki.Server.Broker;
@@ -13,8 +10,9 @@ using Microsoft.AspNetCore.Connections;
 namespace IotPki.Server.Tests.Broker;
 
 /// <summary>A device that closes its connection in the middle of an MQTT packet: the broker ends that connection at
-/// once and counts it (<c>connectionsClosedMidPacket</c> at <c>/api/v1/broker</c>). MQTTnet alone read the same half packet again and again, a core at 100 % per such connection for the
-/// 100-s CONNECT timeout, which starved every other client of the process.</summary>
+/// once and counts it (<c>connectionsClosedMidPacket</c> at <c>/api/v1/broker</c>). MQTTnet alone read the same half
+/// packet again and again, a core at 100 % per such connection for the 100-s CONNECT timeout, which starved every
+/// other client of the process.</summary>
 public sealed class TruncatedPacketTests(ServerFixture server) : IClassFixture<ServerFixture>
 {
     /// <summary>The first bytes of an MQTT 3.1.1 CONNECT that announces 20 more.</summary>
@@ -92,18 +90,9 @@ public sealed class TruncatedPacketTests(ServerFixture server) : IClassFixture<S
 
     private async Task SendAndCloseAsync(X509Certificate2 certificate, byte[] bytes)
     {
-        using var tcp = new TcpClient();
-        await tcp.ConnectAsync(IPAddress.Loopback, server.MqttPort);
-        await using var tls = new SslStream(tcp.GetStream());
-        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-        {
-            TargetHost = "localhost",
-            ClientCertificates = [certificate],
-            LocalCertificateSelectionCallback = (_, _, _, _, _) => certificate,
-            RemoteCertificateValidationCallback = (_, _, _, _) => true,
-        });
-        await tls.WriteAsync(bytes);
-        await tls.FlushAsync();
-        await tls.ShutdownAsync();
+        await using var connection = await RawBrokerConnection.OpenAsync(server, certificate);
+        await connection.Tls.WriteAsync(bytes);
+        await connection.Tls.FlushAsync();
+        await connection.Tls.ShutdownAsync();
     }
 }

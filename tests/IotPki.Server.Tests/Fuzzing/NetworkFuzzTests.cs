@@ -1,7 +1,5 @@
 using System.Net;
-using System.Net.Security;
 using System.Security.Authentication;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
@@ -117,22 +115,12 @@ public sealed class NetworkFuzzTests(ServerFixture server) : IClassFixture<Serve
 
     private async Task SendRawAsync(X509Certificate2 certificate, byte[] bytes)
     {
-        using var tcp = new TcpClient();
-        await tcp.ConnectAsync(IPAddress.Loopback, server.MqttPort);
-        await using var tls = new SslStream(tcp.GetStream());
         try
         {
-            await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-            {
-                TargetHost = "localhost",
-                ClientCertificates = [certificate],
-                LocalCertificateSelectionCallback = (_, _, _, _, _) => certificate,
-                RemoteCertificateValidationCallback = (_, c, _, _) => c is X509Certificate2 cert
-                    && ChainValidator.Validate(cert, server.Pki.Root, [server.Pki.Issuing], DateTimeOffset.UtcNow) == ChainVerdict.Valid,
-            });
-            await tls.WriteAsync(bytes);
+            await using var connection = await RawBrokerConnection.OpenAsync(server, certificate);
+            await connection.Tls.WriteAsync(bytes);
             using var answered = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
-            _ = await tls.ReadAsync(new byte[256], answered.Token);  // an answer, or the close: either will do
+            _ = await connection.Tls.ReadAsync(new byte[256], answered.Token);  // an answer, or the close: either will do
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or AuthenticationException)
         {
