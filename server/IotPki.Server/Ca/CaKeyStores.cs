@@ -69,7 +69,9 @@ public sealed class CaKeyStores(IOptions<CaKeyOptions> options, CaPassphraseSour
         if (string.IsNullOrEmpty(pin))
         {
             var file = p.PinFile is { Length: > 0 } ? p.PinFile : Environment.GetEnvironmentVariable(Pkcs11Options.PinFileVariable);
-            pin = !string.IsNullOrEmpty(file) && File.Exists(file) ? ReadPinFile(file) : null;
+            pin = string.IsNullOrEmpty(file) ? null
+                : File.Exists(file) ? ReadPinFile(file)
+                : throw new InvalidOperationException($"The PKCS#11 PIN file {file} does not exist.");
         }
         return !string.IsNullOrEmpty(pin) ? pin
             : throw new InvalidOperationException($"No PKCS#11 PIN: set {Pkcs11Options.PinVariable}, {Pkcs11Options.PinFileVariable} or Ca:Pkcs11:PinFile.");

@@ -119,6 +119,17 @@ public sealed class HsmCaTests(HsmServerFixture server) : IClassFixture<HsmServe
         Assert.Equal($"The PKCS#11 PIN file {loose} is readable by others: chmod 600 {loose}", e.Message);
     }
 
+    [Fact]
+    public async Task A_PIN_file_that_is_not_there_is_named_at_startup()
+    {
+        var missing = Path.Combine(server.TempDirectory("missing-pin-"), "pin");
+
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            server.StartServerAsync(server.TempDirectory("missing-pin-instance-"), new Dictionary<string, string?> { ["Ca:Pkcs11:PinFile"] = missing }));
+
+        Assert.Equal($"The PKCS#11 PIN file {missing} does not exist.", e.Message);
+    }
+
     private async Task<DeviceIdentity> EnrollAsync(HttpClient est, string operation, string id)
     {
         using (est)
