@@ -15,8 +15,8 @@ public static class CliHost
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Logging:LogLevel:Default"] = "Warning",
-            ["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "Error",
-            ["Logging:LogLevel:Microsoft.EntityFrameworkCore.Database.Command"] = "None",
+            // A failed query is the command's one error line; EF Core would log it again with its stack.
+            ["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "None",
         });
         builder.Services.AddData(builder.Configuration);
         builder.Services.AddCluster();

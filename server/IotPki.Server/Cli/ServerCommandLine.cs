@@ -35,6 +35,11 @@ public static class ServerCommandLine
         {
             return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
+        catch (Npgsql.PostgresException e) when (e.SqlState is Npgsql.PostgresErrorCodes.UndefinedTable or Npgsql.PostgresErrorCodes.UndefinedColumn)
+        {
+            Console.Error.WriteLine("error: the database is not set up for this version of IotPki: run ./iotpki init (or ./iotpki up) first");
+            return ExitCodes.Failed;
+        }
         catch (Exception e) when (e is Data.RegistrationException or InvalidOperationException or IOException
             or FormatException or System.Security.Cryptography.CryptographicException or Npgsql.NpgsqlException)
         {
