@@ -56,7 +56,7 @@ public sealed class OfflineRootAwayTests(ServerFixture server) : IClassFixture<S
     }
 
     private Task<ChildProcess.Result> RolloverAsync() =>
-        ChildProcess.RunAsync("dotnet", [Path.Combine(AppContext.BaseDirectory, "IotPki.Server.dll"), "ca", "rollover"],
+        ServerCli.RunAsync(["ca", "rollover"],
             timeout: TimeSpan.FromMinutes(2),
             environment: new Dictionary<string, string>
             {

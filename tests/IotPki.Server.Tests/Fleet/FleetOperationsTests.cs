@@ -281,8 +281,7 @@ public sealed class FleetOperationsTests(FleetOperationsTests.Fixture server) : 
             ["IOTPKI_CA_PASSPHRASE"] = ServerFixture.Passphrase,
             ["Pki__DataDirectory"] = Path.Combine(dir, "pki"),
         };
-        var dll = Path.Combine(AppContext.BaseDirectory, "IotPki.Server.dll");
-        var add = await ChildProcess.RunAsync("dotnet", [dll, "operator", "add", "carol", "--role", "viewer", "--out", dir], dir, environment: env);
+        var add = await ServerCli.RunAsync(["operator", "add", "carol", "--role", "viewer", "--out", dir], dir, env);
         Assert.True(add.ExitCode == 0, add.Stderr);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(dir, "carol.key")));
 

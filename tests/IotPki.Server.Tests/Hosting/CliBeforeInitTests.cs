@@ -46,7 +46,7 @@ public sealed class CliBeforeInitTests : IAsyncLifetime
     }
 
     private Task<ChildProcess.Result> RunAsync(params string[] args) =>
-        ChildProcess.RunAsync("dotnet", [Path.Combine(AppContext.BaseDirectory, "IotPki.Server.dll"), .. args], _directory,
+        ServerCli.RunAsync(args, _directory,
             timeout: TimeSpan.FromMinutes(2),
             environment: new Dictionary<string, string>
             {

@@ -41,14 +41,13 @@ public sealed class DockerComposeTests(ServerFixture server) : IClassFixture<Ser
     [Fact]
     public async Task The_health_subcommand_passes_on_a_ready_server_and_fails_on_a_closed_port()
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "IotPki.Server.dll");
         using var closed = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         closed.Start();
         var closedPort = ((System.Net.IPEndPoint)closed.LocalEndpoint).Port;
         closed.Stop();
 
-        var ready = await ChildProcess.RunAsync("dotnet", [dll, "health", "--port", server.EstBase.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        var down = await ChildProcess.RunAsync("dotnet", [dll, "health", "--port", closedPort.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        var ready = await ServerCli.RunAsync(["health", "--port", server.EstBase.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        var down = await ServerCli.RunAsync(["health", "--port", closedPort.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
 
         Assert.True(ready.ExitCode == 0, ready.Stderr);
         Assert.Equal(1, down.ExitCode);

@@ -87,11 +87,10 @@ public sealed class ServerLifecycleTests(ServerFixture server) : IClassFixture<S
             ["IOTPKI_CA_PASSPHRASE"] = ServerFixture.Passphrase,
             ["Pki__DataDirectory"] = Path.Combine(dir, "pki"),
         };
-        var dll = Path.Combine(AppContext.BaseDirectory, "IotPki.Server.dll");
 
-        var add = await ChildProcess.RunAsync("dotnet", [dll, "manufacturer", "add", "--name", "cli-maker", "--ca", "ca.pem"], dir, environment: env);
-        var import = await ChildProcess.RunAsync("dotnet", [dll, "device", "import", "--manufacturer", "cli-maker", "serials.csv"], dir, environment: env);
-        var unknown = await ChildProcess.RunAsync("dotnet", [dll, "device", "register", "--manufacturer", "nobody", "x-001"], dir, environment: env);
+        var add = await ServerCli.RunAsync(["manufacturer", "add", "--name", "cli-maker", "--ca", "ca.pem"], dir, env);
+        var import = await ServerCli.RunAsync(["device", "import", "--manufacturer", "cli-maker", "serials.csv"], dir, env);
+        var unknown = await ServerCli.RunAsync(["device", "register", "--manufacturer", "nobody", "x-001"], dir, env);
 
         Assert.True(add.ExitCode == 0, add.Stderr);
         Assert.Equal(3, import.ExitCode);

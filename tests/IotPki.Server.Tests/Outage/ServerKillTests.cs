@@ -192,8 +192,7 @@ public sealed class ServerKillTests : IAsyncLifetime
 
     private async Task CliAsync(params string[] args)
     {
-        var result = await ChildProcess.RunAsync("dotnet", [Path.Combine(AppContext.BaseDirectory, "IotPki.Server.dll"), .. args], _directory,
-            TimeSpan.FromSeconds(120), _environment);
+        var result = await ServerCli.RunAsync(args, _directory, _environment, TimeSpan.FromSeconds(120));
         Assert.True(result.ExitCode == 0, result.Stderr + result.Stdout);
     }
 
