@@ -21,7 +21,9 @@ public sealed partial class OcspSignatureAudit(
     private DateTimeOffset _since = clock.GetUtcNow();
 
     /// <summary>Counts one answer signed with the issuing CA named <paramref name="issuer"/>.</summary>
-    public void Signed(string issuer) => Interlocked.Increment(ref _signed.GetOrAdd(issuer, _ => new StrongBox<long>()).Value);
+    public void Signed(string issuer) => Interlocked.Increment(ref CountOf(issuer).Value);
+
+    private StrongBox<long> CountOf(string issuer) => _signed.GetOrAdd(issuer, _ => new StrongBox<long>());
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -76,7 +78,7 @@ public sealed partial class OcspSignatureAudit(
             {
                 foreach (var (issuer, n) in taken)
                 {
-                    Interlocked.Add(ref _signed.GetOrAdd(issuer, _ => new StrongBox<long>()).Value, n);
+                    Interlocked.Add(ref CountOf(issuer).Value, n);
                 }
                 LogDeferred(logger, taken.Sum(t => t.Count), e.GetType().Name);
             }
