@@ -59,7 +59,10 @@ public sealed class DatabaseOutageTests(DatabaseOutageTests.Fixture server) : IC
         var received = new ConcurrentDictionary<string, string>();  // device → serial it was given
         var statuses = new ConcurrentBag<(int Status, bool RetryAfter, string Where)>();
         var pending = new ConcurrentQueue<string>(ids);
-        var keys = new ConcurrentDictionary<string, ECDsa>();  // one key per device across its retries, as the agent keeps it
+        // One bootstrap certificate and one key per device across its retries, as a device keeps both: a first
+        // enrollment whose commit landed but whose answer was lost is then sent again, not refused as a clone.
+        var bootstraps = new ConcurrentDictionary<string, X509Certificate2>();
+        var keys = new ConcurrentDictionary<string, ECDsa>();
         var databaseDown = false;
         var outageStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var connectsWhileDown = 0;
@@ -69,8 +72,7 @@ public sealed class DatabaseOutageTests(DatabaseOutageTests.Fixture server) : IC
         {
             while (!stop.IsCancellationRequested && pending.TryDequeue(out var id))
             {
-                using var bootstrap = server.Bootstrap(id);
-                using var est = EstClient.Create(server, bootstrap);
+                using var est = EstClient.Create(server, bootstraps.GetOrAdd(id, serial => server.Bootstrap(serial)));
                 var csr = TestPki.Csr(keys.GetOrAdd(id, _ => ECDsa.Create(ECCurve.NamedCurves.nistP256)), id);
                 using var response = await EstClient.PostCsrAsync(est, "simpleenroll", csr);
                 statuses.Add(((int)response.StatusCode, response.Headers.RetryAfter is not null, $"enroll {id}"));
